@@ -1,0 +1,199 @@
+"""Simulation devices: Brian2 runtime, C++ standalone (cached projects) and brian2cuda.
+
+One argument picks the device everywhere (``device="runtime" | "cpp" | "cuda"``). This module is
+the one place that touches Brian2's global device state: :func:`activate` resets it before each
+simulation, :func:`run_network` builds (C++/CUDA) or runs (runtime) a network.
+
+C++ and CUDA projects live in a cache folder keyed by a fingerprint of the network's structure
+(object names, classes, sizes, equations and code). Brian2 rewrites only source files whose
+content changed and its makefile recompiles only those, so a second run of an unchanged model
+does not recompile (parameters are constants in the generated code: a changed parameter
+recompiles the files that use it). Set ``CORTEX_SIM_CACHE`` to move the cache.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DeviceUnavailableError, check_choice, check_int
+
+__all__ = ["DEVICES", "activate", "shared_clock", "run_network", "RunInfo", "cache_root", "check_device_available",
+           "network_fingerprint"]
+
+DEVICES = ("runtime", "cpp", "cuda")
+
+# The clock of the network being built; reset by activate(). One explicit clock shared by all
+# objects keeps the generated C++ identical from build to build (Brian2 orders several clocks
+# arbitrarily and records defaultclock assignments only on a fresh device), so cached projects
+# are reused without recompiling.
+_STATE = {"clock": None}
+
+
+def shared_clock(dt):
+    """The clock of the network under construction, created at the first call after activate()."""
+    from brian2 import Clock
+
+    clock = _STATE["clock"]
+    if clock is None or float(clock.dt) != float(dt):
+        n = 0 if clock is None else int(clock.name.rsplit("_", 1)[-1]) + 1
+        clock = Clock(dt, name=f"cortex_clock_{n}")
+        _STATE["clock"] = clock
+    return clock
+
+
+def cache_root() -> Path:
+    """Folder holding the cached C++/CUDA projects."""
+    root = os.environ.get("CORTEX_SIM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "cortex_sim"
+
+
+def _cuda_prefs(compute_capability):
+    from brian2 import prefs
+
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    if compute_capability is not None:
+        backend.detect_gpus = False
+        backend.compute_capability = float(compute_capability)
+
+
+def check_device_available(device: str, *, compile_only: bool = False) -> None:
+    """Raise DeviceUnavailableError saying what is missing for ``device`` and how to get it."""
+    check_choice("device", device, DEVICES)
+    if device in ("cpp", "cuda") and shutil.which(os.environ.get("CXX", "g++")) is None:
+        raise DeviceUnavailableError(
+            f"device={device!r}: no C++ compiler found (g++); install one, e.g. 'apt-get install g++'")
+    if device != "cuda":
+        return
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError as exc:
+        raise DeviceUnavailableError(
+            "device='cuda': brian2cuda is not installed; install the 'cuda' extra "
+            "(pip install --pre 'cortex_sim[cuda]', needs Python >= 3.12 and brian2 == 2.10.1)") from exc
+    if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
+        raise DeviceUnavailableError(
+            "device='cuda': nvcc (the CUDA toolkit) is not on PATH; install the CUDA toolkit or set CUDA_PATH")
+    if not compile_only:
+        ok = shutil.which("nvidia-smi") is not None and subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True).returncode == 0
+        if not ok:
+            raise DeviceUnavailableError(
+                "device='cuda': no NVIDIA GPU found (nvidia-smi -L failed); run on a GPU machine, "
+                "or generate and compile only (compile_only=True with a compute capability)")
+
+
+def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str = "cython",
+             compute_capability=None, compile_only: bool = False) -> None:
+    """Reset Brian2's device state and select ``device`` for the next network.
+
+    Parameters
+    ----------
+    device : {'runtime', 'cpp', 'cuda'}
+    threads : int
+        OpenMP threads of the C++ standalone device (1 = no OpenMP).
+    codegen_target : {'cython', 'numpy'}
+        Code generation target of the runtime device.
+    compute_capability : float or None
+        For CUDA without a GPU: generate code for this compute capability (e.g. 9.0).
+    """
+    import brian2
+    from brian2 import prefs, set_device
+
+    check_choice("device", device, DEVICES)
+    check_int("threads", threads, low=1)
+    check_choice("codegen_target", codegen_target, ("cython", "numpy"))
+    check_device_available(device, compile_only=compile_only)
+    current = brian2.get_device()
+    if hasattr(current, "reinit") and type(current).__name__ != "RuntimeDevice":
+        current.reinit()
+    # Brian2 makes names unique against live objects: collect the previous network's objects so
+    # that an identical model gets identical code-object names (and its cached project is reused)
+    _STATE["clock"] = None
+    gc.collect()
+    if device == "runtime":
+        set_device("runtime")
+        prefs.codegen.target = codegen_target
+    elif device == "cpp":
+        set_device("cpp_standalone", build_on_run=False)
+        # start every build from a re-initialised device, the first one of a process included,
+        # so that identical models generate identical projects
+        brian2.get_device().reinit()
+        brian2.get_device().activate(build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
+    else:
+        import brian2cuda  # noqa: F401
+
+        _cuda_prefs(compute_capability)
+        set_device("cuda_standalone", build_on_run=False)
+
+
+def network_fingerprint(net) -> str:
+    """Hash of a network's structure: object names, classes, sizes, equations and code."""
+    h = hashlib.sha256()
+    for obj in sorted(net.objects, key=lambda o: o.name):
+        parts = [obj.name, type(obj).__name__, str(getattr(obj, "equations", "")),
+                 str(getattr(obj, "when", "")), str(getattr(obj, "order", ""))]
+        if hasattr(obj, "_N") and not type(obj).__name__ == "Synapses":
+            parts.append(str(obj._N))
+        for attr in ("abstract_code", "code", "condition"):
+            parts.append(str(getattr(obj, attr, "")))
+        h.update("\x1f".join(parts).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class RunInfo:
+    """Timings of one simulation (seconds)."""
+
+    device: str
+    build_s: float
+    compile_s: float
+    run_s: float
+    project_dir: str | None = None
+    compiled: bool = False
+
+
+def _binary_mtime(project: Path):
+    for name in ("main", "main.exe"):
+        p = project / name
+        if p.exists():
+            return p.stat().st_mtime_ns
+    return None
+
+
+def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
+                run_args=None, results_directory="results") -> RunInfo:
+    """Run ``net`` for ``duration`` on the active device (see :func:`activate`).
+
+    For C++/CUDA the project is generated in ``cache_root()/<device>/<project_name>-<fingerprint>``,
+    compiled only where sources changed, then run. Returns timings; ``RunInfo.compiled`` tells
+    whether the binary was (re)built.
+    """
+    import brian2
+
+    check_choice("device", device, DEVICES)
+    t0 = time.perf_counter()
+    net.run(duration, report=report, report_period=10 * brian2.second)
+    if device == "runtime":
+        run_s = time.perf_counter() - t0
+        return RunInfo(device, 0.0, 0.0, run_s)
+    dev = brian2.get_device()
+    project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
+    project.mkdir(parents=True, exist_ok=True)
+    before = _binary_mtime(project)
+    t1 = time.perf_counter()
+    dev.build(directory=str(project), compile=True, run=False, with_output=False)
+    t2 = time.perf_counter()
+    compile_s = float(dev.timers["compile"].get("make") or 0.0) + float(dev.timers["compile"].get("clean") or 0.0)
+    dev.run(str(project), with_output=False, run_args=run_args, results_directory=results_directory)
+    t3 = time.perf_counter()
+    run_s = getattr(dev, "_last_run_time", None)
+    return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
+                   str(project), compiled=_binary_mtime(project) != before)

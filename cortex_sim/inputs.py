@@ -1,0 +1,85 @@
+"""Presynaptic input populations that carry the per-neuron Clopath trace.
+
+Brian2's ``SpikeGeneratorGroup`` cannot hold state variables, so inputs are ``NeuronGroup`` s:
+
+- :func:`scheduled_spikes`: deterministic spike times generated from a protocol's parameters.
+  Each neuron holds the time of its next spike and a counter; the spike table is a 2-D
+  ``TimedArray`` indexed by the counter, so memory follows the number of spikes, and the group
+  works unchanged on runtime, C++ standalone and CUDA devices.
+- :func:`poisson_input`: independent Poisson trains at given rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Hz, NeuronGroup, TimedArray, ms, second
+
+from .errors import ParameterError, check_int, check_quantity
+from .devices import shared_clock
+from .models.base import PRESYNAPTIC_TRACE_EQS
+
+__all__ = ["scheduled_spikes", "poisson_input", "spike_steps"]
+
+_NEVER = 1e9  # seconds: "no further spike"
+
+
+def spike_steps(times_s, dt):
+    """Round spike times (seconds) to step indices; refuse negatives and NaN."""
+    t = np.asarray(times_s, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ParameterError("spike_times: got negative, NaN or inf times; allowed: finite times >= 0")
+    return np.round(t / float(dt)).astype(np.int64)
+
+
+def scheduled_spikes(spike_times, *, name, dt):
+    """Input group whose neuron ``k`` fires at the times ``spike_times[k]``.
+
+    Parameters
+    ----------
+    spike_times : list of arrays of Quantity or float seconds
+        One array per neuron; times are rounded to the ``dt`` grid and must be distinct per
+        neuron after rounding.
+    name : str
+        Brian2 name (explicit names keep C++ projects identical across runs).
+    dt : Quantity
+        Time step.
+    """
+    check_quantity("dt", dt, ms, positive=True)
+    if len(spike_times) == 0:
+        raise ParameterError("spike_times: got no neurons; allowed: a list with one array per neuron")
+    steps = []
+    for k, ts in enumerate(spike_times):
+        ts = np.asarray(ts / second if hasattr(ts, "dim") else ts, dtype=float).ravel()
+        s = np.sort(spike_steps(ts, dt))
+        if np.any(np.diff(s) == 0):
+            raise ParameterError(
+                f"spike_times[{k}]: got two spikes in one time step of {dt!s}; allowed: distinct steps")
+        steps.append(s)
+    n_max = max(len(s) for s in steps)
+    table = np.full((n_max + 1, len(steps)), _NEVER)
+    for k, s in enumerate(steps):
+        table[: len(s), k] = s * float(dt)
+    ta = TimedArray(table * second, dt=1 * second, name=f"{name}_table")
+    eqs = "t_next : second  # time of the next scheduled spike\nk_spike : 1  # spikes emitted so far\n"
+    G = NeuronGroup(len(steps), eqs + PRESYNAPTIC_TRACE_EQS, threshold="t >= t_next - 0.5*dt",
+                    reset="k_spike += 1\nt_next = spike_table(k_spike*second, i)",
+                    namespace={"spike_table": ta}, name=name, clock=shared_clock(dt))
+    G.t_next = table[0] * second
+    G.t_xbar = -_NEVER * second
+    return G
+
+
+def poisson_input(n, rates, *, name, dt):
+    """``n`` independent Poisson neurons firing at ``rates`` (Quantity in Hz, scalar or (n,))."""
+    check_int("n", n, low=1)
+    check_quantity("rates", rates if np.ndim(rates) == 0 else rates[0], Hz, nonnegative=True)
+    r = np.broadcast_to(np.asarray(rates / Hz, dtype=float), (n,))
+    if np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ParameterError("rates: got negative or non-finite rates; allowed: rates >= 0 Hz")
+    if np.any(r * float(dt) > 1):
+        raise ParameterError(f"rates: got up to {r.max()} Hz; allowed: at most 1/dt = {1 / float(dt)} Hz")
+    G = NeuronGroup(n, "rates : hertz  # firing rate\n" + PRESYNAPTIC_TRACE_EQS,
+                    threshold="rand() < rates*dt", name=name, clock=shared_clock(dt))
+    G.rates = r * Hz
+    G.t_xbar = -_NEVER * second
+    return G

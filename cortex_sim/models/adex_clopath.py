@@ -1,0 +1,63 @@
+"""AdEx point neuron of Clopath et al. (2010), Table 1a, with the 2 ms spike clamp.
+
+Equations (u clipped at V_peak inside the dynamics, as NEST does, so that the exponential upswing
+of one step cannot poison the other variables)::
+
+    C du/dt = -g_L (u - E_L) + g_L D_T exp((u - V_T)/D_T) - w_ad + z + I
+    tau_wad dw_ad/dt = a (u - E_L) - w_ad          (frozen during the spike clamp, as in NEST)
+    tau_z dz/dt = -z;   tau_VT dV_T/dt = V_Trest - V_T
+    at u >= V_peak: u = V_clamp for t_clamp, then V_reset; w_ad += b; z = I_sp; V_T = V_Tmax
+
+References: Clopath et al. 2010 Nat. Neurosci. 13:344; Brette & Gerstner 2005; NEST 3.10
+``aeif_psc_delta_clopath``.
+"""
+
+from __future__ import annotations
+
+from brian2 import Equations, ms
+
+from ..errors import check_quantity
+from ..params import AdExParams, preset
+from .base import NeuronModel, spike_clamp_spec, substitute
+
+__all__ = ["adex_clopath"]
+
+ADEX_EQS = """
+u_c = clip(u, -1000*mV, V_peak) : volt    # voltage capped at V_peak inside the dynamics (NEST)
+du/dt = (-g_L*(u_c - E_L) + g_L*D_T*exp((u_c - V_T)/D_T) - w_ad + z + I_inj)/C : volt (unless refractory)  # membrane potential
+dw_ad/dt = (a*(u_c - E_L) - w_ad)/tau_wad : amp (unless refractory)  # adaptation current
+dz/dt = -z/tau_z : amp                    # spike after-depolarisation current
+dV_T/dt = (V_Trest - V_T)/tau_VT : volt   # adaptive threshold
+clamped : 1                               # 1 while the spike clamp holds u at V_clamp
+I_e : amp                                 # constant injected current
+I_inj = I_e + I_CURRENT : amp             # total injected current
+"""
+
+
+def adex_clopath(params: AdExParams | str = "clopath2010", *, dt=0.1 * ms, current="0*amp",
+                 method="rk4") -> NeuronModel:
+    """The AdEx-Clopath point neuron as a :class:`NeuronModel`.
+
+    Parameters
+    ----------
+    params : AdExParams or str
+        Parameters or a preset name ('clopath2010', 'nest').
+    dt : Quantity
+        Time step (sets the clamp schedule).
+    current : str
+        Brian2 expression of a time-dependent injected current (amp), e.g. ``"I_stim(t, i)"`` with
+        ``I_stim`` a TimedArray passed in the namespace.
+    """
+    if isinstance(params, str):
+        params = preset("adex", params)
+    check_quantity("dt", dt, ms, positive=True)
+    eqs = substitute(Equations(ADEX_EQS), I_CURRENT=f"({current})")
+    reset, refractory, events, code = spike_clamp_spec(
+        "u", "V_clamp", "V_reset", params.t_clamp, dt,
+        extra_reset="w_ad += b\nz = I_sp\nV_T = V_Tmax")
+    return NeuronModel(
+        name="adex_clopath", equations=eqs, voltage="u", rest=params.E_L,
+        threshold="u >= V_peak", reset=reset, refractory=refractory, events=events,
+        event_code=code, namespace=params.namespace(), method=method,
+        init=dict(u=params.E_L, V_T=params.V_Trest, clamped=0), input_gate="(1 - clamped)", params=params,
+        filtered_voltage="u_c")

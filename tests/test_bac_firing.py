@@ -1,0 +1,33 @@
+"""BAC firing (Larkum, Zhu & Sakmann 1999) in the reduced two-compartment model (Naud & Sprekeler 2018).
+
+Expected (SCIENCE.md §3, issue 2): soma only 1 spike, apical only 0 spikes, paired a burst of >= 2
+(typically 3) spikes; a dendritic plateau (v_d above E_d = -38 mV) only when paired.
+"""
+
+import pytest
+from brian2 import ms
+
+from cortex_sim.protocols.bac import run_bac
+
+
+@pytest.fixture(scope="module")
+def bac():
+    return run_bac().to_dict()
+
+
+def test_spike_counts(bac):
+    assert bac["soma_only"]["n_spikes"] == 1
+    assert bac["apical_only"]["n_spikes"] == 0
+    assert bac["paired"]["n_spikes"] >= 2
+
+
+def test_plateau_only_when_paired(bac):
+    assert bac["soma_only"]["plateau_ms"] == 0
+    assert bac["apical_only"]["plateau_ms"] == 0
+    assert bac["paired"]["plateau_ms"] >= 10  # a prolonged depolarisation, not a spike
+
+
+def test_coincidence_window_closes():
+    """An apical pulse long after the somatic spike no longer turns it into a burst."""
+    late = run_bac(apical_delay=40 * ms).to_dict()
+    assert late["paired"]["n_spikes"] == 1
