@@ -109,6 +109,9 @@ COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp}
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display needed
         from brian2 import BrianLogger
 
         BrianLogger.log_level_warn()

@@ -31,7 +31,7 @@ class ParameterError(CortexSimError, ValueError):
     """A parameter has the wrong value, unit or type."""
 
 
-class UnknownNameError(CortexSimError, KeyError):
+class UnknownNameError(ParameterError, KeyError):
     """A preset, device, rule or condition name is not known."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable

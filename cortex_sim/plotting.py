@@ -14,11 +14,7 @@ _COLORS = {"soma_only": "tab:blue", "apical_only": "tab:green", "paired": "tab:r
 
 
 def _plt():
-    import matplotlib
-
-    if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the backend is the caller's choice (the CLI uses Agg)
 
     return plt
 

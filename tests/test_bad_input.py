@@ -1,0 +1,90 @@
+"""Bad input raises where the mistake is made, naming the parameter, the value and what is allowed;
+the CLI prints exactly one line on stderr and exits 2 (issue 2)."""
+
+import subprocess
+import sys
+
+import pytest
+from brian2 import mV, ms, nA
+
+from cortex_sim import ClopathParams, ParameterError, UnknownNameError, preset
+from cortex_sim.cli import main
+from cortex_sim.devices import activate
+from cortex_sim.errors import DeviceUnavailableError
+from cortex_sim.params import AdExParams, TwoCompartmentParams, check_dt
+from cortex_sim.protocols.bac import run_bac
+
+pytestmark = pytest.mark.codegen_independent
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(tau_x=0 * ms), ["ClopathParams.tau_x", "0.", "> 0"]),
+    (dict(tau_minus=-5 * ms), ["tau_minus", "-5", "> 0"]),
+    (dict(theta_plus=-45 * ms), ["theta_plus", "units of mV"]),
+    (dict(A_LTD=float("nan") / mV), ["A_LTD", "nan", "finite"]),
+    (dict(homeostasis="sometimes"), ["homeostasis", "sometimes", "'relative'"]),
+    (dict(w_min=1.0, w_max=0.5), ["w_max", "0.5", "w_min"]),
+])
+def test_clopath_params_refuse(kwargs, words):
+    with pytest.raises(ParameterError) as exc:
+        ClopathParams(**kwargs)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_neuron_params_refuse():
+    with pytest.raises(ParameterError, match="AdExParams.C"):
+        AdExParams(C=-1 * nA)
+    with pytest.raises(ParameterError, match="TwoCompartmentParams.tau_d.*> 0"):
+        TwoCompartmentParams(tau_d=0 * ms)
+
+
+def test_dt_too_coarse_names_fastest_time_constant():
+    with pytest.raises(ParameterError) as exc:
+        check_dt(2 * ms, TwoCompartmentParams())
+    msg = str(exc.value)
+    assert "dt" in msg and "2. ms" in msg and "tau_d" in msg and "1.75 ms" in msg
+    with pytest.raises(ParameterError, match="dt"):
+        run_bac(dt=3 * ms)
+
+
+def test_unknown_names_suggest():
+    with pytest.raises(UnknownNameError, match="did you mean 'visual'"):
+        preset("clopath", "visul")
+    with pytest.raises(UnknownNameError, match="device.*'gpu'.*'cpp'"):
+        activate("gpu")
+    with pytest.raises(UnknownNameError, match="field"):
+        preset("clopath", "visual").with_(tau_y=1 * ms)
+
+
+def test_cuda_missing_says_what_and_how():
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError:
+        with pytest.raises(DeviceUnavailableError, match="brian2cuda.*pip install"):
+            activate("cuda")
+    else:  # pragma: no cover - only on machines with the cuda extra
+        pytest.skip("brian2cuda installed")
+
+
+@pytest.mark.parametrize("argv", [
+    ["plasticity", "clamp", "--params", "hippo"],
+    ["neuron", "bac", "--device", "gpu"],
+    ["neuron", "bac", "--dt", "5"],
+    ["neuron", "bac", "--dt", "-1"],
+    ["neuron", "bax"],
+    ["plasticity", "clamp", "--points", "1"],
+])
+def test_cli_bad_input_one_line_exit_2(argv, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cortex_sim.cli", *argv, "--figures", str(tmp_path)]
+                          if argv[-1] != "bax" else [sys.executable, "-m", "cortex_sim.cli", *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("cortex-sim: error:")
+    assert proc.stdout == ""
+
+
+def test_cli_main_returns_2(capsys):
+    assert main(["plasticity", "clamp", "--params", "nope", "--no-figure"]) == 2
+    assert "nope" in capsys.readouterr().err

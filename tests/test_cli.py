@@ -1,0 +1,42 @@
+"""The cortex-sim command: --version, --help, and the JSON schemas of issue 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cortex_sim import __version__
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cortex_sim.cli", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_version_and_help():
+    assert _cli("--version").stdout.strip() == f"cortex-sim {__version__}"
+    out = _cli("--help").stdout
+    assert "neuron" in out and "plasticity" in out
+
+
+def test_bac_json_and_figure(tmp_path):
+    proc = _cli("neuron", "bac", "--json", "--figures", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"soma_only", "apical_only", "paired"}
+    assert [out[c]["n_spikes"] for c in ("soma_only", "apical_only")] == [1, 0]
+    assert out["paired"]["n_spikes"] >= 2 and out["paired"]["plateau_ms"] > 0
+    assert (tmp_path / "bac.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["visual", "hippocampal"])
+def test_clamp_json_schema(tmp_path, name):
+    proc = _cli("plasticity", "clamp", "--json", "--params", name, "--points", "9", "--figures", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out["params"]) >= {"theta_minus_mV", "theta_plus_mV", "A_LTD_per_mV", "A_LTP_per_mV2"}
+    us = [r["u_clamp_mV"] for r in out["rows"]]
+    assert us[0] == -80 and us[-1] == 0 and len(us) == 9
+    assert all(isinstance(r["dw_per_spike"], float) for r in out["rows"])
+    assert (tmp_path / "clamp.png").exists()
