@@ -63,9 +63,10 @@ def scheduled_spikes(spike_times, *, name, dt):
     eqs = "t_next : second  # time of the next scheduled spike\nk_spike : 1  # spikes emitted so far\n"
     G = NeuronGroup(len(steps), eqs + PRESYNAPTIC_TRACE_EQS, threshold="t >= t_next - 0.5*dt",
                     reset="k_spike += 1\nt_next = spike_table(k_spike*second, i)",
-                    namespace={"spike_table": ta}, name=name, clock=shared_clock(dt))
+                    namespace={"spike_table": ta}, name=name, clock=shared_clock(dt),
+                    method="exact")
     G.t_next = table[0] * second
-    G.t_xbar = -_NEVER * second
+    G.tau_xbar = 15 * ms
     return G
 
 
@@ -79,7 +80,8 @@ def poisson_input(n, rates, *, name, dt):
     if np.any(r * float(dt) > 1):
         raise ParameterError(f"rates: got up to {r.max()} Hz; allowed: at most 1/dt = {1 / float(dt)} Hz")
     G = NeuronGroup(n, "rates : hertz  # firing rate\n" + PRESYNAPTIC_TRACE_EQS,
-                    threshold="rand() < rates*dt", name=name, clock=shared_clock(dt))
+                    threshold="rand() < rates*dt", name=name, clock=shared_clock(dt),
+                    method="exact")
     G.rates = r * Hz
-    G.t_xbar = -_NEVER * second
+    G.tau_xbar = 15 * ms
     return G

@@ -19,10 +19,11 @@ from ..errors import ParameterError, check_int
 __all__ = ["NeuronModel", "build_neuron_group", "substitute", "spike_clamp_spec",
            "PRESYNAPTIC_TRACE_EQS"]
 
-#: Per-neuron presynaptic trace, stored event-driven: value just after the last update and its time.
+#: Per-neuron presynaptic trace (one per neuron, not per synapse), decaying with tau_xbar, which
+#: the Clopath projection sets from its tau_x; incremented by 1/tau_x at each spike arrival.
 PRESYNAPTIC_TRACE_EQS = """
-xbar_last : hertz      # presynaptic trace x_bar just after its last update (event-driven, per neuron)
-t_xbar : second        # time of that update
+dxbar/dt = -xbar/tau_xbar : hertz  # presynaptic trace x_bar (per neuron)
+tau_xbar : second (constant)       # its time constant (set from ClopathParams.tau_x)
 """
 
 
@@ -131,7 +132,7 @@ def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=
         register_code = spec.register_code
     if presynaptic_trace:
         eqs = eqs + Equations(PRESYNAPTIC_TRACE_EQS)
-        init.update(xbar_last=0 * ms**-1, t_xbar=-1e9 * second)
+        init.update(tau_xbar=15 * ms)
     if extra_equations:
         eqs = eqs + Equations(extra_equations)
     kwargs = dict(threshold=model.threshold, reset=model.reset, method=model.method,

@@ -23,7 +23,7 @@ n therefore potentiates from step n + 1 on, and LTD precedes nothing of its own 
 
 Cost follows events: LTD costs one update per presynaptic arrival; LTP runs only on the
 postsynaptic custom event ``ltp`` (u > theta_plus ...), for the synapses of the neurons that
-have it. Presynaptic traces are per neuron (stored event-driven), not per synapse.
+have it. Presynaptic traces are per neuron (clock-driven, exact decay), not per synapse.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
             raise ParameterError(
                 f"post: group {post.name!r} has no Clopath traces ({var}); allowed: a group built "
                 "with build_neuron_group(..., plasticity=params)")
-    if formulation == "event" and "xbar_last" not in pre.variables:
+    if formulation == "event" and "xbar" not in pre.variables:
         raise ParameterError(
             f"pre: group {pre.name!r} has no presynaptic trace; allowed: an input group or a group "
             "built with presynaptic_trace=True")
@@ -187,8 +187,7 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
     kwargs = dict(on_pre=on_pre, namespace=ns, name=name, clock=shared_clock(dt),
                   delay={k: delay for k in on_pre})
     if formulation == "event":
-        xbar = "xbar_last_pre*exp(-(t - t_xbar_pre)/tau_x)"
-        kwargs.update(on_post={"ltp": f"w = clip(w + {ltp_amount.replace('XBAR', xbar)}, w_min, w_max)"},
+        kwargs.update(on_post={"ltp": f"w = clip(w + {ltp_amount.replace('XBAR', 'xbar_pre')}, w_min, w_max)"},
                       on_event={"ltp": "ltp", "ltd": "spike", **({"pre": "spike"} if psp_scale is not None else {})})
     else:
         model += "\ndxbar_syn/dt = -xbar_syn/tau_x : hertz (clock-driven)  # per-synapse trace"
@@ -208,6 +207,7 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
     if formulation == "event":
         S.ltp.when, S.ltp.order = "after_resets", 11
         if trace_updater:
+            pre.tau_xbar = params.tau_x
             objects.append(presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt,
                                                      delay=delay))
     else:
@@ -224,9 +224,7 @@ def presynaptic_trace_updater(pre, params: ClopathParams, *, name: str, dt, dela
 
     It runs at the end of the arrival step (after LTP and LTD of that step).
     """
-    S = Synapses(pre, pre, on_pre=(
-        "xbar_last_post = xbar_last_post*exp(-(t - t_xbar_post)/tau_x) + 1/tau_x\n"
-        "t_xbar_post = t"), delay=delay, namespace={"tau_x": params.tau_x}, name=name,
+    S = Synapses(pre, pre, on_pre="xbar_post += 1/tau_x", delay=delay, namespace={"tau_x": params.tau_x}, name=name,
                  clock=shared_clock(dt))
     S.connect(j="i")
     S.pre.when = "end"
