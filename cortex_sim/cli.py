@@ -47,13 +47,74 @@ def build_parser():
     bac.add_argument("--soma-amp", type=float, default=1.9, help="somatic pulse (nA, 5 ms)")
     bac.add_argument("--apical-amp", type=float, default=1.0, help="apical pulse (nA, 5 ms)")
 
+    pairing = sub.add_parser("pairing", help="the Grewe pairing experiment (main job)")
+    _common(pairing)
+    pairing.set_defaults(device="cpp")
+    pairing.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after s2 arrival (ms)")
+    pairing.add_argument("--n-pairings", type=int, default=8, help="trials per induction block (default 8)")
+    pairing.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (default 10: 0.1 Hz)")
+    pairing.add_argument("--window", default="-20,-10,-5,0,5,10,20,40",
+                         help="apical delays (ms) of the coincidence-window sweep, comma-separated")
+    pairing.add_argument("--counts", default="1,2,4,8,16", help="pairing counts of the sweep, comma-separated")
+    pairing.add_argument("--theta-plus", type=float, default=None, help="LTP threshold theta_plus (mV)")
+
     plast = sub.add_parser("plasticity", help="plasticity protocols")
     psub = plast.add_subparsers(dest="command", required=True, parser_class=_Parser)
     clamp = psub.add_parser("clamp", help="voltage clamp: dw per presynaptic spike vs clamp voltage")
     _common(clamp)
     clamp.add_argument("--params", default="visual", help="visual | somatosensory | hippocampal | nest")
     clamp.add_argument("--points", type=int, default=41, help="number of clamp voltages from -80 to 0 mV")
+    freq = psub.add_parser("frequency", help="Sjöström 2001 frequency dependence on the AdEx-Clopath neuron")
+    _common(freq)
+    freq.set_defaults(device="cpp")
+    freq.add_argument("--rates", default="0.1,10,20,40,50", help="pairing rates (Hz), comma-separated")
+    freq.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
+    win = psub.add_parser("window", help="STDP window: pairs at 20 Hz, delta t from -15 to +15 ms")
+    _common(win)
+    win.set_defaults(device="cpp")
+    win.add_argument("--delta-ts", default=",".join(str(d) for d in range(-15, 16)),
+                     help="delta t = t_post - t_pre (ms), comma-separated")
+    win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
+    win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
     return parser
+
+
+def _cmd_frequency(args):
+    from .protocols.frequency import rms_vs_data, run_frequency
+
+    res = run_frequency(rates=_floats("--rates", args.rates), n_groups=args.groups, dt=_ms(args.dt),
+                        device=args.device, report="stderr")
+    out = res.to_dict()
+    out["rms_vs_data"] = rms_vs_data(res.rows)
+    _emit(args, out, res, "frequency", lambda: [
+        f"rate {r['rate_hz']:5g} Hz  delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}"
+        for r in out["rows"]] + [f"RMS vs Sjöström 2001: {out['rms_vs_data']:.3f}"])
+
+
+def _cmd_window(args):
+    from .protocols.frequency import run_window
+
+    res = run_window(delta_ts=_floats("--delta-ts", args.delta_ts), rate=args.rate, n_groups=args.groups,
+                     dt=_ms(args.dt), device=args.device, report="stderr")
+    _emit(args, res.to_dict(), res, "window", lambda: [
+        f"delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}" for r in res.rows])
+
+
+def _emit(args, out, res, figure, lines):
+    """Write the figure ``figure``.png, then print JSON or the readable lines."""
+    from . import plotting
+
+    fig_path = None
+    if not args.no_figure:
+        fig = getattr(plotting, f"plot_{figure}")(res)
+        fig_path = plotting.save_figure(fig, f"{args.figures}/{figure}.png")
+    if args.json:
+        print(json.dumps(out))
+        return
+    for line in lines():
+        print(line)
+    if fig_path:
+        print(f"figure: {fig_path}")
 
 
 def _cmd_bac(args):
@@ -103,7 +164,52 @@ def _cmd_clamp(args):
             print(f"figure: {fig_path}")
 
 
-COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp}
+def _floats(name, text, cast=float):
+    try:
+        return tuple(cast(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise CortexSimError(f"{name}: got {text!r}; allowed: comma-separated numbers") from exc
+
+
+def _cmd_pairing(args):
+    from brian2 import mV, second
+
+    from .params import preset
+    from .protocols.pairing import PairingConfig, run_pairing
+
+    cfg = PairingConfig(apical_delay=_ms(args.apical_delay), n_pairings=args.n_pairings,
+                        trial_interval=args.trial_interval * second, dt=_ms(args.dt),
+                        window_delays=_floats("--window", args.window),
+                        pairing_counts=_floats("--counts", args.counts, int))
+    rule = preset("clopath", "visual")
+    if args.theta_plus is not None:
+        rule = rule.with_(theta_plus=args.theta_plus * mV)
+    res = run_pairing(cfg, rule=rule, device=args.device, report="stderr")
+    out = res.to_dict()
+    fig_path = None
+    if not args.no_figure:
+        from .plotting import plot_pairing, save_figure
+
+        fig_path = save_figure(plot_pairing(res), f"{args.figures}/pairing.png")
+    if args.json:
+        print(json.dumps(out))
+        return
+    c = out["conditions"]
+    print(f"Grewe pairing experiment (two-compartment L5 neuron, Clopath rule, M = +1)")
+    print(f"  baseline s1 EPSP: {out['baseline_epsp_mV']:.2f} mV")
+    for name in ("spike_alone", "paired", "apical_alone"):
+        print(f"  {name:17s} EPSP ratio {c[name]['epsp_ratio']:.3f}   spikes per trial "
+              f"{c[name]['spikes_per_trial']}")
+    print(f"  unpaired pathway  EPSP ratio {c['unpaired_pathway']['epsp_ratio']:.3f}")
+    print("  window: " + ", ".join(f"{r['apical_delay_ms']:+g} ms -> {r['epsp_ratio']:.3f}" for r in out["window"]))
+    print("  pairings: " + ", ".join(f"{r['n_pairings']} -> {r['epsp_ratio']:.3f}" for r in out["pairing_counts"]))
+    if fig_path:
+        print(f"figure: {fig_path}")
+
+
+COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
+            ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
+            ("plasticity", "window"): _cmd_window}
 
 
 def main(argv=None):
@@ -117,7 +223,7 @@ def main(argv=None):
         BrianLogger.log_level_warn()
         if getattr(args, "dt", 1.0) <= 0 or args.dt != args.dt:
             raise CortexSimError(f"--dt: got {args.dt}; allowed: a positive number of ms")
-        COMMANDS[(args.group, args.command)](args)
+        COMMANDS[(args.group, getattr(args, "command", None))](args)
     except CortexSimError as exc:
         sys.stderr.write(f"cortex-sim: error: {exc}\n".replace("\n", " ").rstrip() + "\n")
         return 2

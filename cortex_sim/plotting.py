@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_bac", "plot_clamp", "save_figure"]
+__all__ = ["plot_bac", "plot_clamp", "plot_pairing", "plot_frequency", "plot_window", "save_figure"]
 
 _COLORS = {"soma_only": "tab:blue", "apical_only": "tab:green", "paired": "tab:red"}
 
@@ -74,4 +74,97 @@ def plot_clamp(results, ax=None):
     ax.set_xlabel("clamp voltage u (mV)")
     ax.set_ylabel("weight change per presynaptic spike")
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_pairing(result, axes=None):
+    """Pairing experiment: trial voltages, EPSP across the experiment, weight, window, pairing count."""
+    plt = _plt()
+    if axes is None:
+        fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    else:
+        fig = np.ravel(axes)[0].figure
+    ax = np.asarray(axes).reshape(2, 3)
+    for a, key, title in ((ax[0, 0], "single_spike_trial", "s2 alone"),
+                          (ax[0, 1], "burst_trial", "s2 + apical")):
+        tr = result.traces.get(key)
+        if tr is None:
+            a.set_visible(False)
+            continue
+        a.plot(tr["t_ms"], tr["v_s_mV"], color="k", lw=1, label="soma v_s")
+        a.plot(tr["t_ms"], tr["v_d_mV"], color="tab:orange", lw=1, label="apical v_d")
+        a.set_xlabel("time from stimulus (ms)")
+        a.set_ylabel("voltage (mV)")
+        a.set_title(title, fontsize=10)
+        a.legend(fontsize=8)
+    blocks = result.blocks
+    a = ax[0, 2]
+    a.plot(result.epsp_times_s, result.epsp_A_mV, "o", color="k")
+    for name, color in (("block1", "tab:blue"), ("block2", "tab:red")):
+        t = blocks[name]
+        a.axvspan(t[0], t[-1] + 1, color=color, alpha=0.15,
+                  label="s2 alone" if name == "block1" else "s2 + apical")
+    a.set_xlabel("time (s)")
+    a.set_ylabel("s1 EPSP amplitude (mV)")
+    a.legend(fontsize=8)
+    a = ax[1, 0]
+    a.plot(result.weight_t_s, result.weight_A, color="k")
+    a.set_xlabel("time (s)")
+    a.set_ylabel("mean weight of s1 fibers")
+    a = ax[1, 1]
+    if result.window:
+        d = [r["apical_delay_ms"] for r in result.window]
+        a.plot(d, [r["epsp_ratio"] for r in result.window], "o-", color="tab:red")
+    a.axhline(1, color="k", lw=0.5)
+    a.set_xlabel("apical delay relative to s2 (ms)")
+    a.set_ylabel("EPSP ratio after/before")
+    a.set_title("coincidence window", fontsize=10)
+    a = ax[1, 2]
+    if result.counts:
+        a.plot([r["n_pairings"] for r in result.counts], [r["epsp_ratio"] for r in result.counts], "o-")
+    a.axhline(1, color="k", lw=0.5)
+    a.set_xlabel("number of pairings")
+    a.set_ylabel("EPSP ratio after/before")
+    fig.tight_layout()
+    return fig
+
+
+def plot_frequency(result, ax=None):
+    """w/w0 - 1 vs pairing rate for +10 and -10 ms, simulation against Sjöström 2001 (mean +- s.e.m.)."""
+    from .protocols.frequency import SJOSTROM_2001
+
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for dtm, color in ((10.0, "tab:red"), (-10.0, "tab:blue")):
+        rows = sorted((r for r in result.rows if r["delta_t_ms"] == dtm), key=lambda r: r["rate_hz"])
+        if rows:
+            ax.plot([r["rate_hz"] for r in rows], [r["w_ratio"] - 1 for r in rows], "o-", color=color,
+                    label=f"model, delta t = {dtm:+g} ms")
+        data = sorted((k[0], v) for k, v in SJOSTROM_2001.items() if k[1] == dtm)
+        ax.errorbar([d[0] for d in data], [d[1][0] for d in data], yerr=[d[1][1] for d in data],
+                    fmt="s", mfc="none", color=color, capsize=3, label=f"Sjöström 2001, {dtm:+g} ms")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("pairing rate (Hz)")
+    ax.set_ylabel("relative weight change w/w0 - 1")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_window(result, ax=None):
+    """STDP window: w/w0 - 1 vs delta t = t_post - t_pre (ms)."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    rows = sorted(result.rows, key=lambda r: r["delta_t_ms"])
+    ax.plot([r["delta_t_ms"] for r in rows], [r["w_ratio"] - 1 for r in rows], "o-", color="k")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    rate = rows[0]["rate_hz"] if rows else float("nan")
+    ax.set_xlabel("delta t = t_post - t_pre (ms)")
+    ax.set_ylabel(f"relative weight change w/w0 - 1 ({rate:g} Hz pairs)")
     return fig

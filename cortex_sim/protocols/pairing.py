@@ -1,0 +1,234 @@
+"""The Grewe-lab pairing experiment (lecture; Aceituno et al. 2024) on the two-compartment neuron.
+
+A layer-5 neuron with two basal pathways (A, B) and an apical pathway. Extracellular stimulation
+of pathway A at strength s1 recruits ``n_s1`` fibers and evokes a test EPSP of a few mV; at s2 it
+recruits ``n_s2`` fibers (the s1 fibers among them) and the cell fires one isolated spike. Basal
+synapses follow the Clopath rule on the somatic voltage v_s, with the broadcast gate on (M = +1).
+
+Timeline (every neuron of the experiment runs it at the same times, side by side in one network):
+
+    tests (baseline) | block 1: 8 trials at 0.1 Hz | tests | block 2: trials at 0.1 Hz | tests
+
+- ``main`` neuron: block 1 = s2 alone (one spike per trial), block 2 = s2 paired with apical
+  stimulation (burst + plateau). Pathway B is tested in every test block and never stimulated
+  otherwise (input specificity).
+- ``apical_alone`` control: block 2 = apical stimulation alone.
+- window neurons: block 2 = s2 paired with apical input at a delay from ``window_delays``.
+- count neurons: block 2 = ``n`` pairings for each ``n`` in ``pairing_counts``.
+
+The EPSP amplitude of a test is measured from the simulated somatic voltage (peak within 20 ms
+after the test minus the mean of the 5 ms before), and ``epsp_ratio`` is the mean amplitude in the
+test block after an induction block over the one before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
+
+from ..devices import activate, run_network, shared_clock
+from ..errors import ParameterError, check_int, check_quantity
+from ..inputs import scheduled_spikes
+from ..models import build_neuron_group, two_compartment
+from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
+from ..plasticity.clopath import clopath_synapses
+
+__all__ = ["PairingConfig", "PairingResult", "run_pairing"]
+
+
+@dataclass(frozen=True)
+class PairingConfig(_Params):
+    """Parameters of the pairing experiment (defaults: see module docstring and README)."""
+
+    n_s1: int = 6                    # fibers recruited by the test stimulus s1
+    n_s2: int = 44                   # fibers recruited by the strong stimulus s2 (includes the s1 fibers)
+    n_b: int = 4                     # fibers of the weaker test pathway B
+    psp: object = P(1.0 * mV, mV, "somatic voltage jump per unit weight (w0 = 0.5: 0.5 mV per fiber)", positive=True)
+    w0: float = 0.5                  # initial basal weight
+    syn_delay: object = P(1 * ms, ms, "basal synaptic delay", nonnegative=True)
+    apical_amp: object = P(1.2 * nA, nA, "peak of the apical synaptic current", nonnegative=True)
+    tau_apical: object = P(5 * ms, ms, "decay of the apical synaptic current", tau=True)
+    apical_delay: object = P(0 * ms, ms, "apical onset relative to the arrival of s2 at the soma")
+    n_pairings: int = 8              # trials per induction block
+    trial_interval: object = P(10 * second, ms, "interval of induction trials (0.1 Hz as in the experiment)", positive=True)
+    test_interval: object = P(5 * second, ms, "interval of test stimuli", positive=True)
+    n_tests: int = 3                 # test stimuli per test block
+    window_delays: tuple = (-20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0, 40.0)  # ms
+    pairing_counts: tuple = (1, 2, 4, 8, 16)
+    dt: object = P(0.1 * ms, ms, "time step", positive=True)
+
+    def _check(self):
+        self.check()
+
+    def check(self):
+        for name in ("n_s1", "n_s2", "n_b", "n_pairings", "n_tests"):
+            check_int(name, getattr(self, name), low=1)
+        if self.n_s1 > self.n_s2:
+            raise ParameterError(f"n_s1: got {self.n_s1}; allowed: at most n_s2 ({self.n_s2})")
+        check_quantity("psp", self.psp, mV, positive=True)
+        check_quantity("syn_delay", self.syn_delay, ms, nonnegative=True)
+        check_quantity("apical_amp", self.apical_amp, nA, nonnegative=True)
+        check_quantity("tau_apical", self.tau_apical, ms, positive=True)
+        check_quantity("trial_interval", self.trial_interval, ms, positive=True)
+        check_quantity("test_interval", self.test_interval, ms, positive=True)
+        check_quantity("dt", self.dt, ms, positive=True)
+        for d in (self.apical_delay / ms, *self.window_delays):
+            if not np.isfinite(float(d)) or abs(float(d)) * ms >= self.trial_interval / 2:
+                raise ParameterError(
+                    f"apical delay: got {float(d)} ms; allowed: |delay| < half the trial interval "
+                    f"({float(self.trial_interval / ms) / 2} ms)")
+        for n in self.pairing_counts:
+            check_int("pairing_counts", n, low=1)
+        if self.trial_interval < 300 * ms or self.test_interval < 300 * ms:
+            raise ParameterError(
+                "trial_interval/test_interval: allowed: >= 300 ms, so that each response and its "
+                "traces have decayed before the next stimulus")
+        return self
+
+
+@dataclass
+class PairingResult:
+    config: PairingConfig
+    baseline_epsp_mV: float
+    conditions: dict
+    window: list
+    counts: list
+    epsp_A_mV: np.ndarray             # (n_tests_total,) main neuron, pathway A
+    epsp_times_s: np.ndarray
+    weight_t_s: np.ndarray
+    weight_A: np.ndarray              # mean weight of the s1 fibers of the main neuron over time
+    traces: dict = field(default_factory=dict)
+    blocks: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        return {"baseline_epsp_mV": self.baseline_epsp_mV, "conditions": self.conditions,
+                "window": self.window, "pairing_counts": self.counts}
+
+
+def _schedule(cfg):
+    """Times (s) of the test stimuli per block and of the trials of the two induction blocks."""
+    T_te, T_tr = float(cfg.test_interval), float(cfg.trial_interval)
+    n2 = max(cfg.n_pairings, *cfg.pairing_counts)
+    t = 1.0
+    blocks = {}
+    for name, n, step in (("test0", cfg.n_tests, T_te), ("block1", cfg.n_pairings, T_tr),
+                          ("test1", cfg.n_tests, T_te), ("block2", n2, T_tr), ("test2", cfg.n_tests, T_te)):
+        blocks[name] = t + step * np.arange(n)
+        t = blocks[name][-1] + step
+    return blocks, t
+
+
+def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentParams | str = "naud2018",
+                rule: ClopathParams | str = "visual", device: str = "cpp", record_traces=True,
+                report=None) -> PairingResult:
+    """Run the pairing experiment with all conditions side by side in one network and one run."""
+    cfg = (config or PairingConfig()).check()
+    dt = cfg.dt
+    rule = preset("clopath", rule) if isinstance(rule, str) else rule
+    model = two_compartment(neuron, dt=dt, dend_current="I_ap")
+    check_dt(dt, model.params, rule)
+    blocks, t_end = _schedule(cfg)
+    d_main = float(cfg.apical_delay / second)
+    # neuron roles: (label, block1 kind, block2 kind, apical delay (s), n trials in block 2)
+    roles = [("main", "spike", "paired", d_main, cfg.n_pairings),
+             ("apical_alone", None, "apical", d_main, cfg.n_pairings)]
+    roles += [(f"window_{d:g}", None, "paired", d / 1000.0, cfg.n_pairings) for d in cfg.window_delays]
+    roles += [(f"count_{n}", None, "paired", d_main, n) for n in cfg.pairing_counts]
+    n_neurons = len(roles)
+    per = cfg.n_s2 + cfg.n_b
+    delay_s = float(cfg.syn_delay / second)
+    fibers, apical = [], []
+    tests_a = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
+    tests_b = tests_a + float(cfg.test_interval) / 2
+    for label, b1, b2, d_ap, n2 in roles:
+        s2_times = []
+        if b1 == "spike":
+            s2_times += list(blocks["block1"])
+        if b2 == "paired":
+            s2_times += list(blocks["block2"][:n2])
+        ap = [] if b2 not in ("paired", "apical") else list(blocks["block2"][:n2] + delay_s + d_ap)
+        for k in range(cfg.n_s2):
+            times = list(s2_times) + (list(tests_a) if k < cfg.n_s1 else [])
+            fibers.append(np.sort(np.asarray(times)))
+        for _ in range(cfg.n_b):
+            fibers.append(tests_b.copy())
+        apical.append(np.asarray(ap))
+    activate(device)
+    G = build_neuron_group(model, n_neurons, name="pair_neurons", dt=dt, plasticity=rule,
+                           extra_equations="dI_ap/dt = -I_ap/tau_apical : amp  # apical synaptic current",
+                           namespace={"tau_apical": cfg.tau_apical})
+    pre = scheduled_spikes(fibers, name="pair_fibers", dt=dt)
+    post_idx = np.repeat(np.arange(n_neurons), per)
+    syn = clopath_synapses(pre, G, rule, name="pair_basal", dt=dt, voltage=model.voltage,
+                           input_gate=model.input_gate, psp_scale=cfg.psp, w0=cfg.w0,
+                           delay=cfg.syn_delay, connect=(np.arange(len(fibers)), post_idx))
+    ap_group = scheduled_spikes([a if a.size else [] for a in apical], name="pair_apical", dt=dt)
+    ap_syn = Synapses(ap_group, G, on_pre="I_ap_post += apical_amp", namespace={"apical_amp": cfg.apical_amp},
+                      name="pair_apical_syn", clock=shared_clock(dt))
+    ap_syn.connect(j="i")
+    spikes = SpikeMonitor(G, name="pair_spikes")
+    vmon = StateMonitor(G, "v_s", record=True, dt=1 * ms, name="pair_vs")
+    s1_idx = np.arange(cfg.n_s1)
+    wmon = StateMonitor(syn.synapses, "w", record=s1_idx, dt=100 * ms, name="pair_w")
+    objs = [G, pre, *syn.objects, ap_group, ap_syn, spikes, vmon, wmon]
+    trace_mon = None
+    if record_traces:
+        trace_mon = StateMonitor(G, ["v_s", "v_d"], record=[0], dt=0.2 * ms, name="pair_trace")
+        objs.append(trace_mon)
+    net = Network(*objs, name="pair_network")
+    info = run_network(net, t_end * second, device=device, project_name="pairing", report=report)
+
+    vt = np.asarray(vmon.t / second)
+    vs = np.asarray(vmon.v_s / mV)
+
+    def epsp(k, times):
+        out = []
+        for t0 in times + delay_s:
+            base = vs[k, (vt >= t0 - 0.005) & (vt < t0)].mean()
+            peak = vs[k, (vt >= t0) & (vt < t0 + 0.02)].max()
+            out.append(peak - base)
+        return np.asarray(out)
+
+    def ratio(k, times_before, times_after):
+        return float(epsp(k, times_after).mean() / epsp(k, times_before).mean())
+
+    trains = spikes.spike_trains()
+
+    def spikes_per_trial(k, times):
+        st = np.asarray(trains[k] / second)
+        return [int(np.sum((st >= t) & (st < t + 0.15))) for t in times]
+
+    b1, b2 = blocks["block1"], blocks["block2"]
+    conditions = {
+        "spike_alone": {"epsp_ratio": ratio(0, blocks["test0"], blocks["test1"]),
+                        "spikes_per_trial": spikes_per_trial(0, b1)},
+        "paired": {"epsp_ratio": ratio(0, blocks["test1"], blocks["test2"]),
+                   "spikes_per_trial": spikes_per_trial(0, b2[:cfg.n_pairings])},
+        "apical_alone": {"epsp_ratio": ratio(1, blocks["test1"], blocks["test2"]),
+                         "spikes_per_trial": spikes_per_trial(1, b2[:cfg.n_pairings])},
+        "unpaired_pathway": {"epsp_ratio": ratio(0, blocks["test0"] + float(cfg.test_interval) / 2,
+                                                 blocks["test2"] + float(cfg.test_interval) / 2)},
+    }
+    window, counts = [], []
+    for k, (label, _, _, d_ap, n2) in enumerate(roles):
+        if label.startswith("window_"):
+            window.append({"apical_delay_ms": d_ap * 1000.0,
+                           "epsp_ratio": ratio(k, blocks["test1"], blocks["test2"]),
+                           "spikes_per_trial": spikes_per_trial(k, b2[:n2])})
+        elif label.startswith("count_"):
+            counts.append({"n_pairings": n2, "epsp_ratio": ratio(k, blocks["test1"], blocks["test2"])})
+    traces = {}
+    if trace_mon is not None:
+        tt = np.asarray(trace_mon.t / ms)
+        for name, t0 in (("single_spike_trial", b1[0]), ("burst_trial", b2[0])):
+            sel = (tt >= t0 * 1000 - 20) & (tt < t0 * 1000 + 150)
+            traces[name] = {"t_ms": tt[sel] - t0 * 1000, "v_s_mV": np.asarray(trace_mon.v_s[0] / mV)[sel],
+                            "v_d_mV": np.asarray(trace_mon.v_d[0] / mV)[sel]}
+    all_tests = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
+    return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
+                         epsp(0, all_tests), all_tests, np.asarray(wmon.t / second),
+                         np.asarray(wmon.w).mean(axis=0), traces,
+                         {k: v.tolist() for k, v in blocks.items()} | {"run_s": info.run_s,
+                                                                      "compile_s": info.compile_s})
