@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Network, SpikeMonitor, Synapses, mV, ms, nA, second
+from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
 from ..devices import activate, run_network, shared_clock
 from ..errors import ParameterError, check_int, check_number, check_quantity
@@ -40,6 +40,10 @@ SJOSTROM_2001 = {
 class PairsResult:
     rows: list          # [{"rate_hz", "delta_t_ms", "w_ratio", "measured_delta_t_ms"}]
     run_s: float
+    w_t_s: np.ndarray | None = None      # sample times of the weight trace (1 ms)
+    w_trace: np.ndarray | None = None    # (n_conditions, n_samples) weights
+    group_ends_s: list | None = None     # per condition, the end time of each group
+    spike_times_s: list | None = None    # per condition, the postsynaptic spike times
 
     def to_dict(self):
         return {"rows": [{k: r[k] for k in ("rate_hz", "delta_t_ms", "w_ratio")} for r in self.rows]}
@@ -48,7 +52,7 @@ class PairsResult:
 def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 * second,
                     neuron: AdExParams | str = "clopath2010", rule: ClopathParams | str = "visual",
                     w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA, pulse_dur=1 * ms, latency=None,
-                    dt=0.1 * ms, device="cpp", report=None) -> PairsResult:
+                    dt=0.1 * ms, device="cpp", report=None, record_weights=False) -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
     Parameters
@@ -57,6 +61,8 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
         Pairing rate and spike timing (post minus pre) of each condition.
     latency : Quantity or None
         Delay from pulse onset to the forced spike; measured once by a short simulation if None.
+    record_weights : bool
+        Also record each weight every 1 ms (for the weight after every group).
     """
     if len(conditions) == 0:
         raise ParameterError("conditions: got none; allowed: a list of (rate_hz, delta_t_ms)")
@@ -80,7 +86,7 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
     if latency is None:
         latency = measure_latency(neuron, pulse_amp, pulse_dur, dt)
     lat = float(latency)
-    pre_times, pulse_times, t_end = [], [], 0.0
+    pre_times, pulse_times, t_end, group_ends = [], [], 0.0, []
     for rate, dtm in conds:
         period = 1.0 / rate
         group_len = pairs_per_group * period
@@ -91,6 +97,7 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
         t_post = t_pre + dtm * 1e-3
         pre_times.append(t_pre)
         pulse_times.append(t_post - lat)
+        group_ends.append(starts + group_len)
         t_end = max(t_end, float(t_post.max()) + 1.0)
     n = len(conds)
     activate(device)
@@ -100,7 +107,12 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
                            input_gate=model.input_gate, psp_scale=psp, w0=w0,
                            connect=(np.arange(n), np.arange(n)))
     spikes = SpikeMonitor(G, name="sp_spikes")
-    net = Network(G, pre, *syn.objects, drv, kick, spikes, name="sp_network")
+    objs = [G, pre, *syn.objects, drv, kick, spikes]
+    wmon = None
+    if record_weights:
+        wmon = StateMonitor(syn.synapses, "w", record=True, dt=1 * ms, name="sp_w")
+        objs.append(wmon)
+    net = Network(*objs, name="sp_network")
     info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report)
     w = np.asarray(syn.synapses.w[:])
     trains = spikes.spike_trains()
@@ -116,7 +128,12 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
         rows.append({"rate_hz": rate, "delta_t_ms": dtm, "w_ratio": float(w[k] / w0),
                      "measured_delta_t_ms": measured, "post_spikes": int(st.size),
                      "pairings": n_expected})
-    return PairsResult(rows, info.run_s)
+    res = PairsResult(rows, info.run_s, group_ends_s=group_ends,
+                      spike_times_s=[np.asarray(trains[k] / second) for k in range(n)])
+    if wmon is not None:
+        res.w_t_s = np.asarray(wmon.t / second)
+        res.w_trace = np.asarray(wmon.w)
+    return res
 
 
 def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=None):

@@ -1,0 +1,47 @@
+"""cortex_sim vs NEST 3.10 on the same spike-pairing protocol (issue 3), weight after every group.
+
+NEST: aeif_psc_delta_clopath + clopath_synapse (V_th_max = -30.4 mV), pre spikes via
+spike_generator -> parrot_neuron, post spikes forced by a step_current_generator. cortex_sim: the
+'nest' AdEx and Clopath presets, the same pulses. Agreement measured 2026-11-29: post spike times
+identical (up to NEST's end-of-step time stamp, 0.1 ms), weights after each of the 15 groups
+within 7 % of the weight change (0.006 absolute on w0 = 0.5). Residuals: RK4 at 0.1 ms vs NEST's
+adaptive RKF45, the exact integral of the presynaptic trace over a step (factor 1.0033 on LTP) vs
+NEST's dt * x_bar, and the PSP arriving 0.2 ms later in NEST (its synaptic delay is dendritic for
+the rule; see cortex_sim/protocols/nest_reference.py). Tolerance: 10 % of the change + 1e-3.
+"""
+
+import numpy as np
+import pytest
+from brian2 import mV, ms, nA
+
+nest = pytest.importorskip("nest")
+
+from cortex_sim.protocols.frequency import measure_latency, run_spike_pairs  # noqa: E402
+from cortex_sim.protocols.nest_reference import nest_spike_pairs  # noqa: E402
+
+CONDITIONS = [(20.0, 10.0), (20.0, -10.0), (50.0, -10.0), (10.0, 10.0)]
+
+
+@pytest.mark.nest
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_weights_after_every_group_match_nest():
+    n_groups = 15
+    res = run_spike_pairs(CONDITIONS, n_groups=n_groups, neuron="nest", rule="nest", psp=1 * mV,
+                          w0=0.5, record_weights=True)
+    lat = float(measure_latency("nest", 15 * nA, 1 * ms, 0.1 * ms))
+    for k, (rate, dtm) in enumerate(CONDITIONS):
+        readout = res.group_ends_s[k] + 0.05
+        w_ours = res.w_trace[k, np.searchsorted(res.w_t_s, readout)]
+        period = 1.0 / rate
+        starts = 0.5 + np.arange(n_groups) * (5 * period + 10.0)
+        pairs = (starts[:, None] + period * np.arange(5)[None, :]).ravel()
+        t_pre = pairs + max(0.0, -dtm) * 1e-3
+        w_nest, post = nest_spike_pairs(t_pre, t_pre + dtm * 1e-3 - lat, pulse_amp_pA=15000.0,
+                                        pulse_dur_ms=1.0, w0=0.5, readout_s=readout)
+        ours_post = res.spike_times_s[k]
+        assert len(post) == len(ours_post) == 5 * n_groups
+        assert np.abs(post - ours_post - 1e-4).max() < 1e-9 + 1e-4   # same step (NEST stamps the end)
+        tol = 0.10 * np.abs(w_nest - 0.5) + 1e-3
+        assert np.all(np.abs(w_ours - w_nest) <= tol), (rate, dtm, w_ours - w_nest)
+        assert abs(w_nest[-1] - 0.5) > 0.001                           # the comparison is not vacuous
