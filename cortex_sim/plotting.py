@@ -27,6 +27,7 @@ def save_figure(fig, path):
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -101,7 +102,7 @@ def plot_pairing(result, axes=None):
     a = ax[0, 2]
     a.plot(result.epsp_times_s, result.epsp_A_mV, "o", color="k")
     for name, color in (("block1", "tab:blue"), ("block2", "tab:red")):
-        t = blocks[name]
+        t = blocks[name][:result.config.n_pairings]
         a.axvspan(t[0], t[-1] + 1, color=color, alpha=0.15,
                   label="s2 alone" if name == "block1" else "s2 + apical")
     a.set_xlabel("time (s)")
