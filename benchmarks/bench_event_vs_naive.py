@@ -31,7 +31,7 @@ def run(form, a):
                              rule=preset("clopath", "nest").with_(delay_u_bars=a.delay_u_bars * ms), psp=1 * mV, w0=0.5, delay=1 * ms,
                              formulation=form, seed=1, name="bench")
     info = run_network(ff.net, a.duration * second, device="cpp", project_name=f"bench_{form}")
-    w = np.asarray(ff.synapses.w[:])
+    w = ff.weights()
     rate = ff.spikes.num_spikes / a.neurons / a.duration
     return info, w, rate
 
@@ -44,18 +44,19 @@ def main():
     p.add_argument("--duration", type=float, default=1.0)
     p.add_argument("--drive", type=float, default=500.0)
     p.add_argument("--delay-u-bars", type=float, default=5.0, help="eps in ms (NEST default 5)")
+    p.add_argument("--formulation", default="event", choices=["event", "accumulator"])
     p.add_argument("--no-record", action="store_true")
     a = p.parse_args()
     BrianLogger.log_level_warn()
-    ie, we, re = run("event", a)
+    ie, we, re = run(a.formulation, a)
     in_, wn, rn = run("naive", a)
     rel = float(np.max(np.abs(we - wn) / np.abs(wn).clip(1e-12)))
     n_syn = a.neurons * a.inputs
-    row = (f"| {datetime.date.today()} | {platform.node() or 'host'} ({os.cpu_count()} cores, "
+    row = (f"| {datetime.date.today()} | {a.formulation} | {platform.node() or 'host'} ({os.cpu_count()} cores, "
            f"{platform.machine()}) | {n_syn} | {a.drive:.0f} | {re:.1f} | {ie.run_s:.3f} | {in_.run_s:.3f} | "
            f"{in_.run_s / ie.run_s:.2f} | {rel:.1e} |")
     print(f"synapses {n_syn}, post rate {re:.1f} Hz (naive {rn:.1f} Hz)")
-    print(f"event run_s {ie.run_s:.3f} s (compile {ie.compile_s:.1f} s), naive run_s {in_.run_s:.3f} s "
+    print(f"{a.formulation} run_s {ie.run_s:.3f} s (compile {ie.compile_s:.1f} s), naive run_s {in_.run_s:.3f} s "
           f"(compile {in_.compile_s:.1f} s), naive/event {in_.run_s / ie.run_s:.2f}, max rel weight diff {rel:.1e}")
     if not a.no_record:
         path = os.path.join(os.path.dirname(__file__), "RESULTS.md")

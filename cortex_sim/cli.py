@@ -76,7 +76,75 @@ def build_parser():
                      help="delta t = t_post - t_pre (ms), comma-separated")
     win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
     win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
+    sw = sub.add_parser("sweep", help="compile a protocol once and re-run it over a parameter grid")
+    sw.add_argument("protocol", help="pairing")
+    sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
+                    help="a sweep parameter (pairing: apical_delay [ms], apical_amp [nA]); repeat for a grid")
+    sw.add_argument("--processes", type=int, default=2, help="runs in parallel (default 2)")
+    sw.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (pairing)")
+    sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    sw.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    bc = bsub.add_parser("clopath", help="N AdEx-Clopath neurons x K plastic Poisson inputs (NEST-mirroring)")
+    bc.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    bc.add_argument("--neurons", type=int, default=1000)
+    bc.add_argument("--inputs", type=int, default=200)
+    bc.add_argument("--rate", type=float, default=10.0, help="input rate (Hz)")
+    bc.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
+    bc.add_argument("--device", default="cpp", help="cpp | runtime | cuda (default: cpp)")
+    bc.add_argument("--threads", type=int, default=1, help="OpenMP threads (cpp)")
+    bc.add_argument("--drive", type=float, default=500.0, help="constant drive (pA)")
+    bc.add_argument("--formulation", default="accumulator", help="accumulator | event | naive")
+    bc.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
+    bc.add_argument("--compile-only", action="store_true", help="generate and compile, do not run")
+    bc.add_argument("--compute-capability", type=float, default=None,
+                    help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
     return parser
+
+
+def _cmd_sweep(args):
+    from brian2 import second
+
+    from .errors import check_choice
+    from .protocols.pairing import PairingConfig, sweep_pairing
+
+    check_choice("protocol", args.protocol, ("pairing",))
+    grid = {}
+    for item in args.param:
+        if "=" not in item:
+            raise CortexSimError(f"--param: got {item!r}; allowed: NAME=V1,V2,...")
+        name, values = item.split("=", 1)
+        grid[name.strip()] = _floats(f"--param {name}", values)
+    cfg = PairingConfig(trial_interval=args.trial_interval * second, test_interval=args.trial_interval / 2 * second,
+                        window_delays=(), pairing_counts=(), dt=_ms(args.dt))
+    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr")
+    n = len(rows)
+    ideal = sum(info["run_s"]) / min(args.processes, n)
+    out = {"rows": rows, "compile_s": info["compile_s"], "total_s": info["total_s"],
+           "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / n}
+    if args.json:
+        print(json.dumps(out))
+        return
+    for r in rows:
+        print(", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
+    print(f"compile {info['compile_s']:.1f} s, {n} runs in {info['total_s']:.1f} s, "
+          f"overhead {out['per_point_overhead_s']:.3f} s per point")
+
+
+def _cmd_bench(args):
+    from .bench import bench_clopath
+
+    out = bench_clopath(neurons=args.neurons, inputs=args.inputs, rate_hz=args.rate,
+                        duration_s=args.duration, device=args.device, threads=args.threads,
+                        drive_pA=args.drive, formulation=args.formulation, dt_ms=args.dt,
+                        compile_only=args.compile_only, compute_capability=args.compute_capability)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:14s} {v}")
 
 
 def _cmd_frequency(args):
@@ -209,7 +277,8 @@ def _cmd_pairing(args):
 
 COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
-            ("plasticity", "window"): _cmd_window}
+            ("plasticity", "window"): _cmd_window, ("bench", "clopath"): _cmd_bench,
+            ("sweep", None): _cmd_sweep}
 
 
 def main(argv=None):

@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DeviceUnavailableError, check_choice, check_int
+from .errors import DeviceUnavailableError, SimulationDivergedError, check_choice, check_int
 
-__all__ = ["DEVICES", "activate", "shared_clock", "run_network", "RunInfo", "cache_root", "check_device_available",
+__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_many", "run_network", "RunInfo", "cache_root", "check_device_available",
            "network_fingerprint"]
 
 DEVICES = ("runtime", "cpp", "cuda")
@@ -37,14 +37,35 @@ DEVICES = ("runtime", "cpp", "cuda")
 _STATE = {"clock": None}
 
 
-def shared_clock(dt):
-    """The clock of the network under construction, created at the first call after activate()."""
+def stable_clock(dt, name):
+    """A Brian2 clock whose hash depends on its name only.
+
+    Brian2 keeps a network's clocks in a set and writes their initialisation in set order; with
+    the default identity hash that order changes from process to process, which changes main.cpp
+    and forces a recompile. Every clock of cortex_sim is made here.
+    """
     from brian2 import Clock
 
+    h = int(hashlib.md5(name.encode()).hexdigest()[:12], 16)
+    # the hash is a class attribute so that it holds from the object's creation on
+    attrs = {k: v for k, v in vars(Clock).items() if isinstance(v, property)}  # Brian2 looks there
+    attrs.update(__hash__=lambda self: h, __eq__=lambda self, other: self is other)
+    cls = type("StableClock", (Clock,), attrs)
+    return cls(dt, name=name)
+
+
+def shared_clock(dt):
+    """The clock of the network under construction, created at the first call after activate()."""
+    import brian2
+
+    if type(brian2.get_device()).__name__ == "CUDAStandaloneDevice":
+        # brian2cuda's synaptic code refers to the defaultclock
+        brian2.defaultclock.dt = dt
+        return brian2.defaultclock
     clock = _STATE["clock"]
     if clock is None or float(clock.dt) != float(dt):
         n = 0 if clock is None else int(clock.name.rsplit("_", 1)[-1]) + 1
-        clock = Clock(dt, name=f"cortex_clock_{n}")
+        clock = stable_clock(dt, f"cortex_clock_{n}")
         _STATE["clock"] = clock
     return clock
 
@@ -58,10 +79,37 @@ def cache_root() -> Path:
 def _cuda_prefs(compute_capability):
     from brian2 import prefs
 
+    # cuRAND from the 'nvidia-curand' wheel (cuda extra), for toolkits installed without it
+    try:
+        import nvidia
+
+        for root in map(Path, nvidia.__path__):
+            for cu in sorted(root.glob("cu*")):
+                if (cu / "include" / "curand.h").exists():
+                    prefs.codegen.cpp.include_dirs = [*prefs.codegen.cpp.include_dirs, str(cu / "include")]
+                    # the wheel ships libcurand.so.N only; the linker's -lcurand needs libcurand.so
+                    link_dir = cache_root() / "cuda-lib"
+                    link_dir.mkdir(parents=True, exist_ok=True)
+                    for so in sorted((cu / "lib").glob("libcurand.so.*"))[:1]:
+                        link = link_dir / "libcurand.so"
+                        if not link.exists():
+                            link.symlink_to(so)
+                    prefs.codegen.cpp.library_dirs = [*prefs.codegen.cpp.library_dirs, str(cu / "lib"),
+                                                      str(link_dir)]
+                    prefs.codegen.cpp.runtime_library_dirs = [*prefs.codegen.cpp.runtime_library_dirs,
+                                                              str(cu / "lib")]
+    except ImportError:
+        pass
     backend = prefs.devices.cuda_standalone.cuda_backend
+    # brian2cuda 1.0b1's makefile says -std=c++11; CUDA >= 13 (Thrust/CUB/libcu++) needs C++17
+    flags = [f for f in backend.extra_compile_args_nvcc if not f.startswith("-std")]
+    backend.extra_compile_args_nvcc = flags + ["-std=c++17"]
+    prefs.codegen.cpp.extra_compile_args_gcc = [
+        "-std=c++17" if f.startswith("-std") else f for f in prefs.codegen.cpp.extra_compile_args_gcc]
     if compute_capability is not None:
         backend.detect_gpus = False
         backend.compute_capability = float(compute_capability)
+        backend.gpu_id = 0
 
 
 def check_device_available(device: str, *, compile_only: bool = False) -> None:
@@ -177,7 +225,7 @@ def _progress(report, message):
 
 
 def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
-                run_args=None, results_directory="results") -> RunInfo:
+                run_args=None, results_directory="results", compile_only: bool = False) -> RunInfo:
     """Run ``net`` for ``duration`` on the active device (see :func:`activate`).
 
     For C++/CUDA the project is generated in ``cache_root()/<device>/<project_name>-<fingerprint>``,
@@ -206,6 +254,10 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
         dev.build(directory=str(project), compile=True, run=False, with_output=False)
         t2 = time.perf_counter()
         compile_s = float(dev.timers["compile"].get("make") or 0.0) + float(dev.timers["compile"].get("clean") or 0.0)
+        if compile_only:
+            _progress(report, f"compiled in {compile_s:.1f} s (compile only, not run)")
+            return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project),
+                           compiled=_binary_mtime(project) != before)
         _progress(report, f"compiled in {compile_s:.1f} s; simulating {float(duration):g} s of biological time ...")
         dev.run(str(project), with_output=False, run_args=run_args, results_directory=results_directory)
         t3 = time.perf_counter()
@@ -213,3 +265,83 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     _progress(report, f"simulated in {t3 - t2:.1f} s")
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
                    str(project), compiled=_binary_mtime(project) != before)
+
+
+def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2,
+             project_name="sweep", report=None):
+    """Compile ``net`` once and run the binary once per entry of ``run_args_list``.
+
+    Each entry is a Brian2 ``run_args`` dict (``{group.var: value, timed_array: values}``) that
+    changes only initial values, shared constants or TimedArray contents, never the structure.
+    Runs go to their own results folders, ``processes`` at a time; then ``extract(k)`` is called
+    with the device reading results folder ``k`` and its return values are collected.
+
+    Returns
+    -------
+    results : list
+        ``extract(k)`` for each run.
+    info : dict
+        ``compile_s`` (one compile), ``total_s`` (wall time of all runs), ``run_s`` (simulation
+        loop of each run, as the binary reports it), ``project_dir``.
+    """
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import brian2
+    from brian2 import TimedArray
+
+    check_choice("device", device, ("cpp",))
+    check_int("processes", processes, low=1)
+    if len(run_args_list) == 0:
+        from .errors import ParameterError
+
+        raise ParameterError("run_args_list: got no runs; allowed: one or more run_args dicts")
+    net.run(duration)
+    dev = brian2.get_device()
+    project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
+    project.mkdir(parents=True, exist_ok=True)
+    with open(project / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _progress(report, f"generating and compiling the {device} project in {project} ...")
+        dev.build(directory=str(project), compile=True, run=False, with_output=False)
+        compile_s = float(dev.timers["compile"].get("make") or 0.0)
+        commands, touched = [], set()
+        for k, run_args in enumerate(run_args_list):
+            args = []
+            for key, value in run_args.items():
+                if isinstance(key, TimedArray):
+                    name, sval, vname, arr = dev._prepare_timed_array_run_arg(key, value)
+                else:
+                    name, sval, vname, arr = dev._prepare_variableview_run_arg(key, value)
+                    touched.add(key.variable)
+                if vname:
+                    fname = project / "static_arrays" / vname
+                    if not fname.exists():
+                        arr.tofile(fname)
+                args.append(f"{name}={sval}")
+            results = project / f"results_{k}"
+            results.mkdir(exist_ok=True)
+            commands.append((["./main", "--results_dir", os.path.join(str(results), "")] + args, results))
+
+        def _one(cmd):
+            out = subprocess.run(cmd[0], cwd=project, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SimulationDivergedError(
+                    f"run {cmd[1].name} failed (exit {out.returncode}): {out.stderr[-500:]}")
+            return float((cmd[1] / "last_run_info.txt").read_text().split()[0])
+
+        _progress(report, f"compiled in {compile_s:.1f} s; {len(commands)} runs, {processes} at a time ...")
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=processes) as pool:
+            run_s = list(pool.map(_one, commands))
+        total_s = time.perf_counter() - t0
+        results_out = []
+        for k, (_, folder) in enumerate(commands):
+            dev.results_dir = os.path.join(str(folder), "")
+            dev.has_been_run = True
+            for var in touched:
+                dev.array_cache[var] = None
+            results_out.append(extract(k))
+    _progress(report, f"{len(commands)} runs in {total_s:.1f} s")
+    return results_out, {"compile_s": compile_s, "total_s": total_s, "run_s": run_s,
+                         "project_dir": str(project)}

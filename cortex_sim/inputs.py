@@ -18,7 +18,7 @@ from .errors import ParameterError, check_int, check_quantity
 from .devices import shared_clock
 from .models.base import PRESYNAPTIC_TRACE_EQS
 
-__all__ = ["scheduled_spikes", "poisson_input", "spike_steps"]
+__all__ = ["scheduled_spikes", "spike_table_array", "poisson_input", "spike_steps"]
 
 _NEVER = 1e9  # seconds: "no further spike"
 
@@ -44,6 +44,24 @@ def scheduled_spikes(spike_times, *, name, dt):
     dt : Quantity
         Time step.
     """
+    table = spike_table_array(spike_times, dt)
+    ta = TimedArray(table * second, dt=1 * second, name=f"{name}_table")
+    eqs = "t_next : second  # time of the next scheduled spike\nk_spike : 1  # spikes emitted so far\n"
+    G = NeuronGroup(table.shape[1], eqs + PRESYNAPTIC_TRACE_EQS, threshold="t >= t_next - 0.5*dt",
+                    reset="k_spike += 1\nt_next = spike_table(k_spike*second, i)",
+                    namespace={"spike_table": ta}, name=name, clock=shared_clock(dt),
+                    method="exact")
+    G.t_next = table[0] * second
+    G.tau_xbar = 15 * ms
+    return G
+
+
+def spike_table_array(spike_times, dt, n_rows=None):
+    """The (n_spikes_max + 1, n_neurons) table of spike times (s) behind :func:`scheduled_spikes`.
+
+    ``n_rows`` pads the table to a fixed number of rows (for re-runs of a compiled project, whose
+    table shape is fixed).
+    """
     check_quantity("dt", dt, ms, positive=True)
     if len(spike_times) == 0:
         raise ParameterError("spike_times: got no neurons; allowed: a list with one array per neuron")
@@ -56,18 +74,13 @@ def scheduled_spikes(spike_times, *, name, dt):
                 f"spike_times[{k}]: got two spikes in one time step of {dt!s}; allowed: distinct steps")
         steps.append(s)
     n_max = max(len(s) for s in steps)
-    table = np.full((n_max + 1, len(steps)), _NEVER)
+    rows = n_max + 1 if n_rows is None else n_rows
+    if rows < n_max + 1:
+        raise ParameterError(f"n_rows: got {n_rows}; allowed: at least {n_max + 1} (spikes + 1)")
+    table = np.full((rows, len(steps)), _NEVER)
     for k, s in enumerate(steps):
         table[: len(s), k] = s * float(dt)
-    ta = TimedArray(table * second, dt=1 * second, name=f"{name}_table")
-    eqs = "t_next : second  # time of the next scheduled spike\nk_spike : 1  # spikes emitted so far\n"
-    G = NeuronGroup(len(steps), eqs + PRESYNAPTIC_TRACE_EQS, threshold="t >= t_next - 0.5*dt",
-                    reset="k_spike += 1\nt_next = spike_table(k_spike*second, i)",
-                    namespace={"spike_table": ta}, name=name, clock=shared_clock(dt),
-                    method="exact")
-    G.t_next = table[0] * second
-    G.tau_xbar = 15 * ms
-    return G
+    return table
 
 
 def poisson_input(n, rates, *, name, dt):

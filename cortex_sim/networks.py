@@ -9,6 +9,7 @@ both formulations see exactly the same input.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from brian2 import Hz, Network, SpikeMonitor, mV, ms, pA, second
@@ -17,6 +18,7 @@ from .errors import ParameterError, check_int, check_quantity
 from .inputs import scheduled_spikes
 from .models import adex_clopath, build_neuron_group
 from .params import check_dt, preset
+from .plasticity.accumulator import accumulator_synapses
 from .plasticity.clopath import clopath_synapses
 
 __all__ = ["feedforward_clopath", "FeedforwardNet", "poisson_times"]
@@ -44,11 +46,19 @@ class FeedforwardNet:
     synapses: object
     spikes: SpikeMonitor
     n_pre: int
+    projection: object = None
+
+    def weights(self):
+        """Final weights (the accumulator form applies its pending LTP)."""
+        if hasattr(self.projection, "weights"):
+            return self.projection.weights()
+        return np.asarray(self.synapses.w[:])
 
 
 def feedforward_clopath(n_post=100, n_pre=50, *, rate=10 * Hz, duration=1 * second, drive=500 * pA,
                         w0=0.5, psp=1 * mV, delay=1 * ms, dt=0.1 * ms, seed=1,
-                        formulation="event", neuron="nest", rule="nest", p_connect=1.0, name="ff"):
+                        formulation="event", neuron="nest", rule="nest", p_connect=1.0, name="ff",
+                        delay_impl=None):
     """N AdEx-Clopath neurons x K plastic Poisson inputs (all-to-all), built on the active device.
 
     Parameters
@@ -71,17 +81,18 @@ def feedforward_clopath(n_post=100, n_pre=50, *, rate=10 * Hz, duration=1 * seco
     params = preset("clopath", rule) if isinstance(rule, str) else rule
     model = adex_clopath(neuron, dt=dt)
     check_dt(dt, model.params, params)
-    post = build_neuron_group(model, n_post, name=f"{name}_post", dt=dt, plasticity=params)
+    fast = formulation == "accumulator"
+    post = build_neuron_group(model, n_post, name=f"{name}_post", dt=dt, plasticity=params,
+                              accumulator=fast, delay_impl=delay_impl)
     post.I_e = drive
     pre = scheduled_spikes(poisson_times(n_pre, rate, duration, dt, seed), name=f"{name}_pre", dt=dt)
     connect = "all"
     if p_connect < 1:
         mask = np.random.default_rng(seed + 1).random((n_pre, n_post)) < p_connect
         connect = tuple(np.nonzero(mask))
-    syn = clopath_synapses(pre, post, params, name=f"{name}_syn", dt=dt, voltage=model.voltage,
-                           input_gate=model.input_gate, psp_scale=psp, w0=w0, delay=delay,
-                           connect=connect,
-                           formulation=formulation)
+    make = accumulator_synapses if fast else partial(clopath_synapses, formulation=formulation)
+    syn = make(pre, post, params, name=f"{name}_syn", dt=dt, voltage=model.voltage,
+               input_gate=model.input_gate, psp_scale=psp, w0=w0, delay=delay, connect=connect)
     sm = SpikeMonitor(post, name=f"{name}_spikes")
     net = Network(post, pre, *syn.objects, sm, name=f"{name}_network")
-    return FeedforwardNet(net, post, pre, syn.synapses, sm, n_pre)
+    return FeedforwardNet(net, post, pre, syn.synapses, sm, n_pre, syn)

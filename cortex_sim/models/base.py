@@ -99,7 +99,8 @@ def spike_clamp_spec(voltage, v_clamp_name, v_reset_name, t_clamp, dt, extra_res
 
 def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=None,
                        presynaptic_trace: bool = False, extra_equations: str = "",
-                       namespace: dict | None = None) -> NeuronGroup:
+                       namespace: dict | None = None, accumulator: bool = False,
+                       delay_impl: str | None = None) -> NeuronGroup:
     """Create a ``NeuronGroup`` of ``N`` neurons of ``model``.
 
     Parameters
@@ -110,6 +111,12 @@ def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=
         u_bar_plus > theta_minus), checked after the resets so that it sees the clamped spike.
     presynaptic_trace : bool
         If True, the group also carries the per-neuron presynaptic trace (it can be a plastic source).
+    accumulator : bool
+        If True (with ``plasticity``), the group carries the LTP accumulator of the fast form
+        (:mod:`cortex_sim.plasticity.accumulator`) and reads the delayed u_bars from a ring buffer.
+    delay_impl : {'register', 'ring'} or None
+        How the eps delay of the u_bars is implemented; default 'ring' with ``accumulator``
+        (C++ and NumPy targets), else 'register' (every target, CUDA included).
     extra_equations : str
         Additional equations, e.g. an injected current ``I_stim = ... : amp``.
     """
@@ -124,8 +131,13 @@ def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=
     register_code = None
     if plasticity is not None:
         spec = post_trace_spec(plasticity, model.voltage, model.rest, dt,
-                               filtered_voltage=model.filtered_voltage)
+                               filtered_voltage=model.filtered_voltage,
+                               delay_impl=delay_impl or ("ring" if accumulator else "register"),
+                               n_neurons=N,
+                               group_name=name)
         eqs = eqs + Equations(spec.equations)
+        if accumulator:
+            eqs = eqs + Equations("P_ltp : second  # LTP accumulator (accumulator form)")
         events["ltp"] = spec.ltp_condition
         ns.update(spec.namespace)
         init.update(spec.init)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Synapses, ms, second, volt
+from brian2 import Synapses, mV, ms, second, volt
 
 from ..errors import ParameterError, check_choice, check_quantity
 from ..params import ClopathParams
@@ -41,7 +41,7 @@ from .broadcast import Broadcast
 __all__ = ["post_trace_spec", "clopath_synapses", "clopath_kernel", "ClopathSynapses",
            "trace_step_factor", "FORMULATIONS", "set_filtered_voltage"]
 
-FORMULATIONS = ("event", "naive")
+FORMULATIONS = ("event", "naive")  # "accumulator": see cortex_sim.plasticity.accumulator
 
 
 def trace_step_factor(params: ClopathParams, dt) -> float:
@@ -62,7 +62,8 @@ class TraceSpec:
     n_delay: int
 
 
-def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_voltage=None) -> TraceSpec:
+def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_voltage=None,
+                    delay_impl: str = "register", n_neurons: int = 1, group_name: str = "post") -> TraceSpec:
     """Equations of the postsynaptic traces for voltage ``voltage``.
 
     ``ubar_minus_eps`` and ``ubar_plus_eps`` are the filtered voltages read ``delay_u_bars``
@@ -70,7 +71,9 @@ def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_volt
     buffer in Brian2 form, exact, works on every device).
     """
     check_quantity("dt", dt, ms, positive=True)
+    check_choice("delay_impl", delay_impl, ("register", "ring"))
     fv = filtered_voltage or voltage
+    ring = {}
     n = int(round(float(params.delay_u_bars / dt)))
     if abs(n * float(dt) - float(params.delay_u_bars)) > 1e-9 * float(dt) + 1e-12:
         raise ParameterError(
@@ -85,6 +88,16 @@ def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_volt
     if n == 0:
         lines += ["ubar_minus_eps = ubar_minus : volt  # no read-out delay",
                   "ubar_plus_eps = ubar_plus : volt    # no read-out delay"]
+    elif delay_impl == "ring":
+        from .accumulator import ring_delay_function
+
+        fname = f"ring_{group_name}"
+        lines += ["ubar_minus_eps : volt  # ubar_minus read eps late (ring buffer)",
+                  "ubar_plus_eps : volt   # ubar_plus read eps late (ring buffer)"]
+        init.update(ubar_minus_eps=rest, ubar_plus_eps=rest)
+        code = (f"ubar_minus_eps = {fname}(ubar_minus/mV, 0, i, timestep(t, dt))*mV\n"
+                f"ubar_plus_eps = {fname}(ubar_plus/mV, 1, i, timestep(t, dt))*mV")
+        ring = {fname: ring_delay_function(fname, n_neurons, n, float(rest / mV)), "mV": mV}
     else:
         for k in range(1, n + 1):
             lines.append(f"ubm_{k} : volt  # ubar_minus {k} steps ago")
@@ -107,6 +120,7 @@ def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_volt
         init["ubarbar"] = rest
     ns = params.namespace()
     ns["E_rest"] = rest
+    ns.update(ring)
     return TraceSpec("\n".join(lines), f"{voltage} > theta_plus and ubar_plus_eps > theta_minus",
                      code, ns, init, n)
 

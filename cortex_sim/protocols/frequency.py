@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
-from ..devices import activate, run_network, shared_clock
+from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_int, check_number, check_quantity
 from ..inputs import scheduled_spikes
 from ..models import adex_clopath, build_neuron_group
@@ -110,7 +110,7 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
     objs = [G, pre, *syn.objects, drv, kick, spikes]
     wmon = None
     if record_weights:
-        wmon = StateMonitor(syn.synapses, "w", record=True, dt=1 * ms, name="sp_w")
+        wmon = StateMonitor(syn.synapses, "w", record=True, clock=stable_clock(1 * ms, "sp_w_clock"), name="sp_w")
         objs.append(wmon)
     net = Network(*objs, name="sp_network")
     info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report)

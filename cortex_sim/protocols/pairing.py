@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
-from ..devices import activate, run_network, shared_clock
+from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_int, check_quantity
 from ..inputs import scheduled_spikes
 from ..models import build_neuron_group, two_compartment
 from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
 from ..plasticity.clopath import clopath_synapses
 
-__all__ = ["PairingConfig", "PairingResult", "run_pairing"]
+__all__ = ["PairingConfig", "PairingResult", "run_pairing", "sweep_pairing", "SWEEPABLE"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class PairingResult:
 def _schedule(cfg):
     """Times (s) of the test stimuli per block and of the trials of the two induction blocks."""
     T_te, T_tr = float(cfg.test_interval), float(cfg.trial_interval)
-    n2 = max(cfg.n_pairings, *cfg.pairing_counts)
+    n2 = max([cfg.n_pairings, *cfg.pairing_counts])
     t = 1.0
     blocks = {}
     for name, n, step in (("test0", cfg.n_tests, T_te), ("block1", cfg.n_pairings, T_tr),
@@ -120,24 +120,18 @@ def _schedule(cfg):
     return blocks, t
 
 
-def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentParams | str = "naud2018",
-                rule: ClopathParams | str = "visual", device: str = "cpp", record_traces=True,
-                report=None) -> PairingResult:
-    """Run the pairing experiment with all conditions side by side in one network and one run."""
-    cfg = (config or PairingConfig()).check()
-    dt = cfg.dt
-    rule = preset("clopath", rule) if isinstance(rule, str) else rule
-    model = two_compartment(neuron, dt=dt, dend_current="I_ap")
-    check_dt(dt, model.params, rule)
-    blocks, t_end = _schedule(cfg)
+def _roles(cfg):
+    """Neuron roles: (label, block-1 kind, block-2 kind, apical delay (s), trials in block 2)."""
     d_main = float(cfg.apical_delay / second)
-    # neuron roles: (label, block1 kind, block2 kind, apical delay (s), n trials in block 2)
     roles = [("main", "spike", "paired", d_main, cfg.n_pairings),
              ("apical_alone", None, "apical", d_main, cfg.n_pairings)]
     roles += [(f"window_{d:g}", None, "paired", d / 1000.0, cfg.n_pairings) for d in cfg.window_delays]
     roles += [(f"count_{n}", None, "paired", d_main, n) for n in cfg.pairing_counts]
-    n_neurons = len(roles)
-    per = cfg.n_s2 + cfg.n_b
+    return roles
+
+
+def _inputs(cfg, blocks, roles):
+    """Spike times of the basal fibers (per neuron: n_s2 A fibers, then n_b B fibers) and apical inputs."""
     delay_s = float(cfg.syn_delay / second)
     fibers, apical = [], []
     tests_a = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
@@ -155,7 +149,28 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
         for _ in range(cfg.n_b):
             fibers.append(tests_b.copy())
         apical.append(np.asarray(ap))
-    activate(device)
+    return fibers, apical
+
+
+@dataclass
+class _Built:
+    net: object
+    handles: dict
+    blocks: dict
+    roles: list
+    t_end: float
+
+
+def _build(cfg, neuron, rule, device, record_traces):
+    """The pairing network on the active device (call activate() first)."""
+    dt = cfg.dt
+    model = two_compartment(neuron, dt=dt, dend_current="I_ap")
+    check_dt(dt, model.params, rule)
+    blocks, t_end = _schedule(cfg)
+    roles = _roles(cfg)
+    n_neurons = len(roles)
+    per = cfg.n_s2 + cfg.n_b
+    fibers, apical = _inputs(cfg, blocks, roles)
     G = build_neuron_group(model, n_neurons, name="pair_neurons", dt=dt, plasticity=rule,
                            extra_equations="dI_ap/dt = -I_ap/tau_apical : amp  # apical synaptic current",
                            namespace={"tau_apical": cfg.tau_apical})
@@ -165,21 +180,113 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
                            input_gate=model.input_gate, psp_scale=cfg.psp, w0=cfg.w0,
                            delay=cfg.syn_delay, connect=(np.arange(len(fibers)), post_idx))
     ap_group = scheduled_spikes([a if a.size else [] for a in apical], name="pair_apical", dt=dt)
-    ap_syn = Synapses(ap_group, G, on_pre="I_ap_post += apical_amp", namespace={"apical_amp": cfg.apical_amp},
-                      name="pair_apical_syn", clock=shared_clock(dt))
+    # the apical amplitude is a shared constant so that sweeps can change it without recompiling
+    ap_syn = Synapses(ap_group, G, "apical_amp : amp (shared, constant)  # apical current per input",
+                      on_pre="I_ap_post += apical_amp", name="pair_apical_syn", clock=shared_clock(dt))
     ap_syn.connect(j="i")
+    ap_syn.apical_amp = cfg.apical_amp
     spikes = SpikeMonitor(G, name="pair_spikes")
-    vmon = StateMonitor(G, "v_s", record=True, dt=1 * ms, name="pair_vs")
+    vmon = StateMonitor(G, "v_s", record=True, clock=stable_clock(1 * ms, "pair_vs_clock"), name="pair_vs")
     s1_idx = np.arange(cfg.n_s1)
-    wmon = StateMonitor(syn.synapses, "w", record=s1_idx, dt=100 * ms, name="pair_w")
+    wmon = StateMonitor(syn.synapses, "w", record=s1_idx, clock=stable_clock(100 * ms, "pair_w_clock"),
+                        name="pair_w")
     objs = [G, pre, *syn.objects, ap_group, ap_syn, spikes, vmon, wmon]
     trace_mon = None
     if record_traces:
-        trace_mon = StateMonitor(G, ["v_s", "v_d"], record=[0], dt=0.2 * ms, name="pair_trace")
+        trace_mon = StateMonitor(G, ["v_s", "v_d"], record=[0], clock=stable_clock(0.2 * ms, "pair_trace_clock"),
+                                 name="pair_trace")
         objs.append(trace_mon)
     net = Network(*objs, name="pair_network")
-    info = run_network(net, t_end * second, device=device, project_name="pairing", report=report)
+    handles = dict(spikes=spikes, vmon=vmon, wmon=wmon, trace_mon=trace_mon, ap_group=ap_group,
+                   ap_syn=ap_syn)
+    return _Built(net, handles, blocks, roles, t_end)
 
+
+def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentParams | str = "naud2018",
+                rule: ClopathParams | str = "visual", device: str = "cpp", record_traces=True,
+                report=None) -> PairingResult:
+    """Run the pairing experiment with all conditions side by side in one network and one run."""
+    cfg = (config or PairingConfig()).check()
+    rule = preset("clopath", rule) if isinstance(rule, str) else rule
+    activate(device)
+    b = _build(cfg, neuron, rule, device, record_traces)
+    info = run_network(b.net, b.t_end * second, device=device, project_name="pairing", report=report)
+    res = _analyse(cfg, b)
+    res.blocks.update(run_s=info.run_s, compile_s=info.compile_s)
+    return res
+
+
+#: parameters that a sweep can vary without changing the compiled project
+SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
+
+
+def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="naud2018",
+                  rule: ClopathParams | str = "visual", device: str = "cpp", processes: int = 2,
+                  report=None):
+    """Compile the pairing experiment once and re-run it for every point of ``grid``.
+
+    Parameters
+    ----------
+    grid : dict
+        ``{name: [values, ...]}`` with names from :data:`SWEEPABLE` (values in ms / nA); the sweep
+        runs the Cartesian product.
+    processes : int
+        Runs in parallel, each writing its own results folder.
+
+    Returns
+    -------
+    rows : list of dict
+        One tidy row per point: the parameters, the four epsp ratios, spikes per paired trial
+        and the run's simulation time.
+    info : dict
+        compile_s, total_s, run_s of each point.
+    """
+    import itertools
+
+    from ..devices import run_many
+    from ..inputs import spike_table_array
+
+    base = (config or PairingConfig(window_delays=(), pairing_counts=())).check()
+    rule = preset("clopath", rule) if isinstance(rule, str) else rule
+    if not grid:
+        raise ParameterError("grid: got no parameters; allowed: " + ", ".join(SWEEPABLE))
+    for name, values in grid.items():
+        if name not in SWEEPABLE:
+            from ..errors import check_choice
+
+            check_choice("sweep parameter", name, SWEEPABLE)
+        if len(values) == 0:
+            raise ParameterError(f"{name}: got no values; allowed: one or more numbers")
+    names = list(grid)
+    points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+    configs = [base.with_(**{n: float(v) * SWEEPABLE[n] for n, v in pt.items()}).check() for pt in points]
+    activate(device)
+    b = _build(base, neuron, rule, device, record_traces=False)
+    ap_group, ap_syn = b.handles["ap_group"], b.handles["ap_syn"]
+    table_ta = ap_group.namespace["spike_table"]
+    n_rows = table_ta.values.shape[0]
+    run_args = []
+    for cfg in configs:
+        _, apical = _inputs(cfg, b.blocks, _roles(cfg))
+        table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=n_rows)
+        run_args.append({table_ta: table * second, ap_group.t_next: table[0] * second,
+                         ap_syn.apical_amp: cfg.apical_amp})
+    results, info = run_many(b.net, b.t_end * second, run_args, lambda k: _analyse(configs[k], b),
+                             device=device, processes=processes, project_name="pairing_sweep",
+                             report=report)
+    rows = []
+    for pt, res, run_s in zip(points, results, info["run_s"]):
+        c = res.conditions
+        rows.append({**pt, **{f"{k}_epsp_ratio": v["epsp_ratio"] for k, v in c.items()},
+                     "paired_spikes_per_trial": c["paired"]["spikes_per_trial"], "run_s": run_s})
+    return rows, info
+
+
+def _analyse(cfg, b: _Built) -> PairingResult:
+    """Measure EPSPs, spikes per trial and traces from the monitors of a finished run."""
+    blocks, roles, h = b.blocks, b.roles, b.handles
+    vmon, spikes, wmon, trace_mon = h["vmon"], h["spikes"], h["wmon"], h["trace_mon"]
+    delay_s = float(cfg.syn_delay / second)
     vt = np.asarray(vmon.t / second)
     vs = np.asarray(vmon.v_s / mV)
 
@@ -230,5 +337,4 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
     return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
                          epsp(0, all_tests), all_tests, np.asarray(wmon.t / second),
                          np.asarray(wmon.w).mean(axis=0), traces,
-                         {k: v.tolist() for k, v in blocks.items()} | {"run_s": info.run_s,
-                                                                      "compile_s": info.compile_s})
+                         {k: v.tolist() for k, v in blocks.items()})

@@ -1,0 +1,102 @@
+"""Side-by-side Clopath benchmark: NEST 3.10, the naive Brian2 formulation, cortex_sim's event and
+accumulator formulations (C++ standalone), plus the scaling figure (not a test).
+
+Runs each configuration in its own process (one compile per formulation, cached), appends a dated
+table to benchmarks/RESULTS.md and writes figures/scaling.png (run time vs synapses, 1e4 to 1e7).
+
+Usage: python benchmarks/run_all.py [--threads 2] [--skip-nest] [--skip-scaling] [--max-synapses 1e7]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _json_run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cortex(neurons, inputs, drive, formulation, threads=1):
+    return _json_run([sys.executable, "-m", "cortex_sim.cli", "bench", "clopath", "--neurons", str(neurons),
+                      "--inputs", str(inputs), "--drive", str(drive), "--formulation", formulation,
+                      "--threads", str(threads), "--json"])
+
+
+def nest(neurons, inputs, drive, threads):
+    return _json_run([sys.executable, os.path.join(HERE, "nest_clopath.py"), "--neurons", str(neurons),
+                      "--inputs", str(inputs), "--drive", str(drive), "--threads", str(threads)])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2, help="NEST threads")
+    p.add_argument("--skip-nest", action="store_true")
+    p.add_argument("--skip-scaling", action="store_true")
+    p.add_argument("--max-synapses", type=float, default=1e7)
+    a = p.parse_args()
+    machine = f"{platform.node() or 'host'} ({os.cpu_count()} cores, {platform.machine()})"
+    rows = []
+    for drive in (500, 700):
+        if not a.skip_nest:
+            rows.append(("NEST 3.10", drive, nest(1000, 200, drive, a.threads)))
+        for form in ("naive", "event", "accumulator"):
+            if form != "accumulator" and drive == 700 and form == "event":
+                continue
+            rows.append((f"cortex_sim {form} (cpp, 1 thread)", drive, cortex(1000, 200, drive, form)))
+    ref = {d: r["run_s"] for name, d, r in rows if name.startswith("NEST")}
+    lines = [f"\n### run_all.py, {datetime.date.today()}, {machine}, 1000 x 200 synapses, 10 Hz, 1 s\n",
+             "| implementation | drive (pA) | post rate (Hz) | run_s | vs NEST | peak RSS (MB) |",
+             "|---|---|---|---|---|---|"]
+    for name, drive, r in rows:
+        speed = f"{ref[drive] / r['run_s']:.1f}x" if drive in ref else "-"
+        lines.append(f"| {name} | {drive} | {r['post_rate_hz']:.1f} | {r['run_s']:.3f} | {speed} | {r['peak_rss_mb']} |")
+    if not a.skip_scaling:
+        scaling = []
+        n = 50
+        while n * 200 <= a.max_synapses:
+            r = cortex(n, 200, 500, "accumulator")
+            scaling.append(r)
+            n *= 10
+        lines += ["", "Scaling (accumulator, K = 200 inputs per neuron, N varied, 500 pA):", "",
+                  "| synapses | neurons | run_s | peak RSS (MB) | bytes per synapse (RSS / synapses) |",
+                  "|---|---|---|---|---|"]
+        for r in scaling:
+            lines.append(f"| {r['synapses']:.0e} | {r['synapses'] // 200} | {r['run_s']:.3f} | {r['peak_rss_mb']} "
+                         f"| {r['peak_rss_mb'] * 2**20 / r['synapses']:.1f} |")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        sys.path.insert(0, ROOT)
+        from cortex_sim.plotting import save_figure
+
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.loglog([r["synapses"] for r in scaling], [r["run_s"] for r in scaling], "o-",
+                  label="cortex_sim accumulator (cpp, 1 thread)")
+        for name, drive, r in rows:
+            if drive == 500:
+                ax.plot([r["synapses"]], [r["run_s"]], "s", label=name)
+        ax.set_xlabel("plastic synapses")
+        ax.set_ylabel("run time for 1 s simulated (s)")
+        ax.legend(fontsize=7)
+        save_figure(fig, os.path.join(ROOT, "figures", "scaling.png"))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The Clopath network benchmark behind ``cortex-sim bench clopath`` (issue 4).
+
+N neurons of the NEST-mirroring AdEx-Clopath preset (NEST 3.10 ``aeif_psc_delta_clopath``
+defaults, V_th_max = -30.4 mV, b = 80.5 pA), each receiving all K independent Poisson inputs at R Hz
+through plastic Clopath synapses (delta synapses, w0 = 0.5 mV, delay 1 ms), a constant drive,
+dt = 0.1 ms. ``run_s`` is the simulation loop alone as Brian2 standalone measures it.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+from brian2 import Hz, mV, ms, pA, second
+
+from .devices import activate, run_network
+from .errors import check_choice, check_int, check_number
+from .networks import feedforward_clopath
+
+__all__ = ["bench_clopath", "FORMULATIONS"]
+
+FORMULATIONS = ("accumulator", "event", "naive")
+
+
+# runs the standalone binary and writes its own peak resident memory (kB) next to it, so that the
+# compiler's memory (also a child of this process) does not count
+_RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.call(sys.argv[1:]); "
+                "open('peak_rss_kb.txt', 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+                "sys.exit(r)")
+
+
+def _peak_rss_mb(device, project_dir):
+    if device != "cpp" or project_dir is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    with open(f"{project_dir}/peak_rss_kb.txt") as f:
+        return float(f.read()) / 1024.0
+
+
+def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, device="cpp", threads=1,
+                  drive_pA=500.0, formulation="accumulator", dt_ms=0.1, seed=1, compile_only=False,
+                  compute_capability=None):
+    """Build, compile and run the benchmark network; return the timing dict of the CLI."""
+    check_int("neurons", neurons, low=1)
+    check_int("inputs", inputs, low=1)
+    check_number("rate", rate_hz, low=0)
+    check_number("duration", duration_s, low=0, low_open=True)
+    check_int("threads", threads, low=1)
+    check_number("drive", drive_pA)
+    check_choice("formulation", formulation, FORMULATIONS)
+    t0 = time.perf_counter()
+    activate(device, threads=threads, codegen_target="cython", compile_only=compile_only,
+             compute_capability=compute_capability)
+    if device == "cpp":
+        from brian2 import prefs
+
+        prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _RSS_WRAPPER, "./main"]
+    dt = dt_ms * ms
+    ff = feedforward_clopath(neurons, inputs, rate=rate_hz * Hz, duration=duration_s * second,
+                             drive=drive_pA * pA, w0=0.5, psp=1 * mV, delay=1 * ms, dt=dt, seed=seed,
+                             formulation=formulation, neuron="nest", rule="nest", name="bench",
+                             # the ring-buffer function has C++ and NumPy code only
+                             delay_impl="register" if device == "cuda" else None)
+    t_setup = time.perf_counter() - t0
+    try:
+        info = run_network(ff.net, duration_s * second, device=device, project_name=f"bench_{formulation}",
+                           compile_only=compile_only)
+    finally:
+        if device == "cpp":
+            from brian2 import prefs
+
+            prefs.devices.cpp_standalone.run_cmd_unix = "./main"
+    n_syn = neurons * inputs
+    if compile_only:
+        return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3),
+                "compile_s": round(info.compile_s, 3), "device": device, "compiled": True,
+                "project_dir": info.project_dir, "formulation": formulation}
+    return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3), "compile_s": round(info.compile_s, 3),
+            "run_s": round(float(info.run_s), 4), "post_rate_hz": float(ff.spikes.num_spikes) / neurons / duration_s,
+            "device": device, "threads": threads, "peak_rss_mb": round(_peak_rss_mb(device, info.project_dir), 1),
+            "formulation": formulation, "mean_weight": float(np.mean(ff.weights()))}
