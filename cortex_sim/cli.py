@@ -263,7 +263,7 @@ def _cmd_pairing(args):
         print(json.dumps(out))
         return
     c = out["conditions"]
-    print(f"Grewe pairing experiment (two-compartment L5 neuron, Clopath rule, M = +1)")
+    print("Grewe pairing experiment (two-compartment L5 neuron, Clopath rule, M = +1)")
     print(f"  baseline s1 EPSP: {out['baseline_epsp_mV']:.2f} mV")
     for name in ("spike_alone", "paired", "apical_alone"):
         print(f"  {name:17s} EPSP ratio {c[name]['epsp_ratio']:.3f}   spikes per trial "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
 
-from brian2 import Hz, mV, ms, nA, nS, pA, pF, second
+from brian2 import Hz, mV, ms, nS, pA, pF, second
 from brian2.units.fundamentalunits import Quantity
 
 from .errors import ParameterError, check_choice, check_quantity

@@ -88,3 +88,22 @@ def test_cli_bad_input_one_line_exit_2(argv, tmp_path):
 def test_cli_main_returns_2(capsys):
     assert main(["plasticity", "clamp", "--params", "nope", "--no-figure"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["bench", "clopath", "--neurons", "0"], "neurons"),
+    (["bench", "clopath", "--rate", "-5"], "rate"),
+    (["bench", "clopath", "--threads", "0"], "threads"),
+    (["bench", "clopath", "--formulation", "fast"], "formulation"),
+    (["sweep", "pairing", "--param", "theta=1,2"], "sweep parameter"),
+    (["sweep", "pairing", "--param", "apical_delay"], "--param"),
+    (["pairing", "--n-pairings", "0"], "n_pairings"),
+    (["pairing", "--window", "a,b"], "--window"),
+    (["plasticity", "frequency", "--rates", "-1"], "rate_hz"),
+    (["plasticity", "window", "--delta-ts", "40"], "delta_t_ms"),
+])
+def test_cli_protocol_bad_input(argv, word):
+    proc = subprocess.run([sys.executable, "-m", "cortex_sim.cli", *argv, "--json"], capture_output=True,
+                          text=True, timeout=120)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and word in lines[0], proc.stderr

@@ -8,7 +8,7 @@ apical alone and the unpaired pathway 0.95-1.05. Run here with 1 s between trial
 
 import numpy as np
 import pytest
-from brian2 import ms, second
+from brian2 import second
 
 from cortex_sim.errors import ParameterError
 from cortex_sim.protocols.pairing import PairingConfig, run_pairing

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brian2 import Equations, NeuronGroup, ms, second
+from brian2 import Equations, NeuronGroup, ms
 from brian2.units.fundamentalunits import Quantity
 
 from ..devices import shared_clock

@@ -159,7 +159,7 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     S.ltd.when, S.ltd.order = "after_resets", 12
     # re-base the reference time T every K steps, at the start of the step (synapses, then neurons)
     rebase_clock = stable_clock(K * dt, f"{name}_rebase_clock")
-    S.run_regularly(f"G_syn = clip((G_syn - P_ltp_post)*exp(K_rebase*dt_step/tau_x), -big, big)",
+    S.run_regularly("G_syn = clip((G_syn - P_ltp_post)*exp(K_rebase*dt_step/tau_x), -big, big)",
                     clock=rebase_clock, when="start", order=0, name=f"{name}_rebase_syn")
     S.namespace["dt_step"] = dt
     post.run_regularly("P_ltp = 0*second", clock=rebase_clock, when="start", order=1,

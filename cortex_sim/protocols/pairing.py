@@ -136,7 +136,7 @@ def _inputs(cfg, blocks, roles):
     fibers, apical = [], []
     tests_a = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
     tests_b = tests_a + float(cfg.test_interval) / 2
-    for label, b1, b2, d_ap, n2 in roles:
+    for _label, b1, b2, d_ap, n2 in roles:
         s2_times = []
         if b1 == "spike":
             s2_times += list(blocks["block1"])
