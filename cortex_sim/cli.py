@@ -76,11 +76,17 @@ def build_parser():
                      help="delta t = t_post - t_pre (ms), comma-separated")
     win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
     win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
+    figs = sub.add_parser("figures", help="regenerate every figure in figures/ from code (a few minutes)")
+    figs.add_argument("--figures", default="figures", metavar="DIR", help="output folder (default: figures)")
+    figs.add_argument("--json", action="store_true", help="print the written paths as JSON")
+
     sw = sub.add_parser("sweep", help="compile a protocol once and re-run it over a parameter grid")
     sw.add_argument("protocol", help="pairing")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
                     help="a sweep parameter (pairing: apical_delay [ms], apical_amp [nA]); repeat for a grid")
     sw.add_argument("--processes", type=int, default=2, help="runs in parallel (default 2)")
+    sw.add_argument("--checkpoint", default=None, metavar="FILE",
+                    help="JSON-lines file: finished points are saved as they end, and skipped when resuming")
     sw.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (pairing)")
     sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     sw.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
@@ -104,6 +110,27 @@ def build_parser():
     return parser
 
 
+def _cmd_figures(args):
+    """bac, clamp (three presets), pairing, frequency and window; scaling.png comes from
+    benchmarks/run_all.py (it needs NEST and minutes of benchmarks)."""
+    from . import plotting
+    from .protocols.bac import run_bac
+    from .protocols.clamp import run_clamp
+    from .protocols.frequency import run_frequency, run_window
+    from .protocols.pairing import run_pairing
+
+    jobs = [("bac", lambda: plotting.plot_bac(run_bac())),
+            ("clamp", lambda: plotting.plot_clamp([run_clamp(p) for p in ("visual", "somatosensory", "hippocampal")])),
+            ("pairing", lambda: plotting.plot_pairing(run_pairing(report="stderr"))),
+            ("frequency", lambda: plotting.plot_frequency(run_frequency(report="stderr"))),
+            ("window", lambda: plotting.plot_window(run_window(report="stderr")))]
+    written = []
+    for name, make in jobs:
+        sys.stderr.write(f"[cortex-sim] figure {name} ...\n")
+        written.append(str(plotting.save_figure(make(), f"{args.figures}/{name}.png")))
+    print(json.dumps({"figures": written}) if args.json else "\n".join(written))
+
+
 def _cmd_sweep(args):
     from brian2 import second
 
@@ -119,11 +146,12 @@ def _cmd_sweep(args):
         grid[name.strip()] = _floats(f"--param {name}", values)
     cfg = PairingConfig(trial_interval=args.trial_interval * second, test_interval=args.trial_interval / 2 * second,
                         window_delays=(), pairing_counts=(), dt=_ms(args.dt))
-    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr")
+    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr", checkpoint=args.checkpoint)
     n = len(rows)
-    ideal = sum(info["run_s"]) / min(args.processes, n)
+    ran = [r for r in info["run_s"] if r == r]
+    ideal = sum(ran) / max(1, min(args.processes, len(ran)))
     out = {"rows": rows, "compile_s": info["compile_s"], "total_s": info["total_s"],
-           "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / n}
+           "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / max(1, len(ran))}
     if args.json:
         print(json.dumps(out))
         return
@@ -192,19 +220,9 @@ def _cmd_bac(args):
 
     res = run_bac(apical_delay=_ms(args.apical_delay), soma_amp=args.soma_amp * nA,
                   apical_amp=args.apical_amp * nA, dt=_ms(args.dt), device=args.device)
-    out = res.to_dict()
-    fig_path = None
-    if not args.no_figure:
-        from .plotting import plot_bac, save_figure
-
-        fig_path = save_figure(plot_bac(res), f"{args.figures}/bac.png")
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for cond, d in out.items():
-            print(f"{cond:12s} {d['n_spikes']} spike(s), plateau {d['plateau_ms']:.1f} ms")
-        if fig_path:
-            print(f"figure: {fig_path}")
+    _emit(args, res.to_dict(), res, "bac", lambda: [
+        f"{cond:12s} {d['n_spikes']} spike(s), plateau {d['plateau_ms']:.1f} ms"
+        for cond, d in res.to_dict().items()])
 
 
 def _cmd_clamp(args):
@@ -215,21 +233,15 @@ def _cmd_clamp(args):
     res = run_clamp(args.params, n_points=args.points, u_min=-80 * mV, u_max=0 * mV, dt=_ms(args.dt),
                     device=args.device)
     out = res.to_dict()
-    fig_path = None
-    if not args.no_figure:
-        from .plotting import plot_clamp, save_figure
 
-        fig_path = save_figure(plot_clamp(res), f"{args.figures}/clamp.png")
-    if args.json:
-        print(json.dumps(out))
-    else:
+    def lines():
         p = out["params"]
-        print(f"Clopath preset {args.params}: theta_minus {p['theta_minus_mV']} mV, theta_plus "
-              f"{p['theta_plus_mV']} mV; net LTP above {res.params.ltp_threshold_voltage}")
+        yield (f"Clopath preset {args.params}: theta_minus {p['theta_minus_mV']} mV, theta_plus "
+               f"{p['theta_plus_mV']} mV; net LTP above {res.params.ltp_threshold_voltage}")
         for row in out["rows"]:
-            print(f"  u = {row['u_clamp_mV']:7.2f} mV   dw/spike = {row['dw_per_spike']:+.6f}")
-        if fig_path:
-            print(f"figure: {fig_path}")
+            yield f"  u = {row['u_clamp_mV']:7.2f} mV   dw/spike = {row['dw_per_spike']:+.6f}"
+
+    _emit(args, out, res, "clamp", lines)
 
 
 def _floats(name, text, cast=float):
@@ -278,7 +290,7 @@ def _cmd_pairing(args):
 COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
             ("plasticity", "window"): _cmd_window, ("bench", "clopath"): _cmd_bench,
-            ("sweep", None): _cmd_sweep}
+            ("sweep", None): _cmd_sweep, ("figures", None): _cmd_figures}
 
 
 def main(argv=None):
@@ -290,8 +302,9 @@ def main(argv=None):
         from brian2 import BrianLogger
 
         BrianLogger.log_level_warn()
-        if getattr(args, "dt", 1.0) <= 0 or args.dt != args.dt:
-            raise CortexSimError(f"--dt: got {args.dt}; allowed: a positive number of ms")
+        dt_ms = getattr(args, "dt", 1.0)
+        if dt_ms <= 0 or dt_ms != dt_ms:
+            raise CortexSimError(f"--dt: got {dt_ms}; allowed: a positive number of ms")
         COMMANDS[(args.group, getattr(args, "command", None))](args)
     except CortexSimError as exc:
         sys.stderr.write(f"cortex-sim: error: {exc}\n".replace("\n", " ").rstrip() + "\n")

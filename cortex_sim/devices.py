@@ -23,9 +23,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .errors import DeviceUnavailableError, SimulationDivergedError, check_choice, check_int
 
-__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_many", "run_network", "RunInfo", "cache_root", "check_device_available",
+__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_many", "check_finite", "run_network", "RunInfo", "cache_root", "check_device_available",
            "network_fingerprint"]
 
 DEVICES = ("runtime", "cpp", "cuda")
@@ -217,6 +219,42 @@ def _binary_mtime(project: Path):
     return None
 
 
+def check_finite(net):
+    """Raise SimulationDivergedError if a state variable of ``net`` holds NaN or inf after a run.
+
+    Names the group and variable, and the first recorded time of the problem when a StateMonitor
+    recorded that variable.
+    """
+    from brian2 import NeuronGroup, StateMonitor, Synapses
+
+    monitored = {(m.source.name, v) for m in net.objects if isinstance(m, StateMonitor)
+                 for v in m.record_variables}
+    for obj in sorted(net.objects, key=lambda o: o.name):
+        if not isinstance(obj, (NeuronGroup, Synapses)):
+            continue
+        # recorded variables first: for them the time of the divergence is known
+        for name, var in sorted(obj.variables.items(), key=lambda kv: (obj.name, kv[0]) not in monitored):
+            if name.startswith("_") or getattr(var, "dtype", None) is None or np.dtype(var.dtype).kind != "f":
+                continue
+            if getattr(var, "scalar", False) and name in ("t", "dt"):
+                continue
+            try:
+                values = np.asarray(var.get_value())
+            except Exception:  # noqa: BLE001 - subexpressions, constants without storage: nothing to check
+                continue
+            if values.size and not np.all(np.isfinite(values)):
+                when = "by the end of the run"
+                for mon in net.objects:
+                    if isinstance(mon, StateMonitor) and mon.source is obj and name in mon.record_variables:
+                        rec = np.asarray(getattr(mon, name + "_"))
+                        bad = np.nonzero(~np.all(np.isfinite(rec), axis=0))[0]
+                        if bad.size:
+                            when = f"first at t = {float(mon.t_[bad[0]]) * 1e3:.1f} ms"
+                raise SimulationDivergedError(
+                    f"{obj.name}.{name}: got NaN or inf {when}; allowed: finite values (reduce dt, "
+                    "check the input currents and parameters)")
+
+
 def _progress(report, message):
     if report is not None:
         import sys
@@ -242,6 +280,7 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     net.run(duration, report=None if standalone else report, report_period=10 * brian2.second)
     if device == "runtime":
         run_s = time.perf_counter() - t0
+        check_finite(net)
         return RunInfo(device, 0.0, 0.0, run_s)
     dev = brian2.get_device()
     project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
@@ -263,12 +302,13 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
         t3 = time.perf_counter()
     run_s = getattr(dev, "_last_run_time", None)
     _progress(report, f"simulated in {t3 - t2:.1f} s")
+    check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
                    str(project), compiled=_binary_mtime(project) != before)
 
 
 def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2,
-             project_name="sweep", report=None):
+             project_name="sweep", report=None, skip=(), on_result=None):
     """Compile ``net`` once and run the binary once per entry of ``run_args_list``.
 
     Each entry is a Brian2 ``run_args`` dict (``{group.var: value, timed_array: values}``) that
@@ -276,16 +316,19 @@ def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2
     Runs go to their own results folders, ``processes`` at a time; then ``extract(k)`` is called
     with the device reading results folder ``k`` and its return values are collected.
 
+    ``skip`` lists runs not to do (already done, e.g. in a checkpoint); ``on_result(k, result)``
+    is called as soon as run ``k`` is extracted, so that a caller can save it before the others end.
+
     Returns
     -------
     results : list
-        ``extract(k)`` for each run.
+        ``extract(k)`` for each run (None for skipped runs).
     info : dict
         ``compile_s`` (one compile), ``total_s`` (wall time of all runs), ``run_s`` (simulation
         loop of each run, as the binary reports it), ``project_dir``.
     """
     import subprocess
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     import brian2
     from brian2 import TimedArray
@@ -330,18 +373,25 @@ def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2
                     f"run {cmd[1].name} failed (exit {out.returncode}): {out.stderr[-500:]}")
             return float((cmd[1] / "last_run_info.txt").read_text().split()[0])
 
-        _progress(report, f"compiled in {compile_s:.1f} s; {len(commands)} runs, {processes} at a time ...")
+        todo = [k for k in range(len(commands)) if k not in set(skip)]
+        _progress(report, f"compiled in {compile_s:.1f} s; {len(todo)} runs, {processes} at a time ...")
         t0 = time.perf_counter()
+        results_out = [None] * len(commands)
+        run_s = [float("nan")] * len(commands)
         with ThreadPoolExecutor(max_workers=processes) as pool:
-            run_s = list(pool.map(_one, commands))
+            futures = {pool.submit(_one, commands[k]): k for k in todo}
+            for fut in as_completed(futures):
+                k = futures[fut]
+                run_s[k] = fut.result()
+                # read this run's results now (main thread: Brian2's device is not thread-safe)
+                dev.results_dir = os.path.join(str(commands[k][1]), "")
+                dev.has_been_run = True
+                for var in touched:
+                    dev.array_cache[var] = None
+                results_out[k] = extract(k)
+                if on_result is not None:
+                    on_result(k, results_out[k])
         total_s = time.perf_counter() - t0
-        results_out = []
-        for k, (_, folder) in enumerate(commands):
-            dev.results_dir = os.path.join(str(folder), "")
-            dev.has_been_run = True
-            for var in touched:
-                dev.array_cache[var] = None
-            results_out.append(extract(k))
     _progress(report, f"{len(commands)} runs in {total_s:.1f} s")
     return results_out, {"compile_s": compile_s, "total_s": total_s, "run_s": run_s,
                          "project_dir": str(project)}

@@ -107,3 +107,19 @@ def test_cli_protocol_bad_input(argv, word):
                           text=True, timeout=120)
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and word in lines[0], proc.stderr
+
+
+def test_divergence_is_reported_with_variable_and_time():
+    """A NaN threshold makes u NaN: the run stops with the group, the variable and the time."""
+    from brian2 import Network, StateMonitor, ms
+
+    from cortex_sim.devices import run_network
+    from cortex_sim.errors import SimulationDivergedError
+    from cortex_sim.models import adex_clopath, build_neuron_group
+
+    activate("runtime", codegen_target="numpy")
+    G = build_neuron_group(adex_clopath("nest", dt=0.1 * ms), 2, name="dv", dt=0.1 * ms)
+    G.V_T = [-50.4, float("nan")] * mV
+    mon = StateMonitor(G, "u", record=True, name="dv_mon")
+    with pytest.raises(SimulationDivergedError, match=r"dv\.u: got NaN or inf first at t = 0\.1 ms"):
+        run_network(Network(G, mon), 5 * ms, device="runtime")

@@ -36,7 +36,7 @@ from ..devices import shared_clock, stable_clock
 from ..errors import ParameterError, check_number
 from ..params import ClopathParams
 from .broadcast import Broadcast
-from .clopath import ClopathSynapses, presynaptic_trace_updater, trace_step_factor
+from .clopath import ClopathSynapses, connect_and_schedule, presynaptic_trace_updater, trace_step_factor
 
 __all__ = ["ring_delay_function", "accumulator_synapses", "AccumulatorSynapses"]
 
@@ -149,14 +149,7 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     S = Synapses(pre, post, "w : 1  # plastic weight\nG_syn : second  # P_ltp of the target at the last arrival",
                  on_pre=on_pre, namespace=ns, name=name, clock=shared_clock(dt),
                  delay={k: delay for k in on_pre})
-    if isinstance(connect, tuple):
-        S.connect(i=np.asarray(connect[0]), j=np.asarray(connect[1]))
-    elif connect == "all":
-        S.connect()
-    else:
-        S.connect(condition=connect)
-    S.w = w0
-    S.ltd.when, S.ltd.order = "after_resets", 12
+    connect_and_schedule(S, connect, w0)
     # re-base the reference time T every K steps, at the start of the step (synapses, then neurons)
     rebase_clock = stable_clock(K * dt, f"{name}_rebase_clock")
     S.run_regularly("G_syn = clip((G_syn - P_ltp_post)*exp(K_rebase*dt_step/tau_x), -big, big)",

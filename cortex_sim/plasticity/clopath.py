@@ -209,14 +209,7 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
         kwargs["delay"]["trace"] = delay
         kwargs["method"] = "exact"
     S = Synapses(pre, post, model, **kwargs)
-    if isinstance(connect, tuple):
-        S.connect(i=np.asarray(connect[0]), j=np.asarray(connect[1]))
-    elif connect == "all":
-        S.connect()
-    else:
-        S.connect(condition=connect)
-    S.w = w0
-    S.ltd.when, S.ltd.order = "after_resets", 12
+    connect_and_schedule(S, connect, w0)
     objects = [S]
     if formulation == "event":
         S.ltp.when, S.ltp.order = "after_resets", 11
@@ -231,6 +224,19 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
             f"w = clip(w + {condition}*{ltp_amount.replace('XBAR', 'xbar_syn')}, w_min, w_max)",
             when="after_resets", order=11, name=f"{name}_ltp_naive")
     return ClopathSynapses(S, objects, params, formulation)
+
+
+def connect_and_schedule(S, connect, w0):
+    """Connect ``S`` ("all", a condition string or index arrays (i, j)), set w0, and run its LTD
+    pathway after the resets (after the LTP of the same step)."""
+    if isinstance(connect, tuple):
+        S.connect(i=np.asarray(connect[0]), j=np.asarray(connect[1]))
+    elif connect == "all":
+        S.connect()
+    else:
+        S.connect(condition=connect)
+    S.w = w0
+    S.ltd.when, S.ltd.order = "after_resets", 12
 
 
 def presynaptic_trace_updater(pre, params: ClopathParams, *, name: str, dt, delay=0 * ms):

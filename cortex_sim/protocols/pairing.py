@@ -23,6 +23,8 @@ test block after an induction block over the one before it.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,7 +224,7 @@ SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
 
 def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="naud2018",
                   rule: ClopathParams | str = "visual", device: str = "cpp", processes: int = 2,
-                  report=None):
+                  report=None, checkpoint=None):
     """Compile the pairing experiment once and re-run it for every point of ``grid``.
 
     Parameters
@@ -232,6 +234,10 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         runs the Cartesian product.
     processes : int
         Runs in parallel, each writing its own results folder.
+    checkpoint : path or None
+        JSON-lines file: each finished point is appended as soon as it is done, and points already
+        in the file are not run again (an interrupted sweep resumes; each point is deterministic,
+        so the rows are identical to an uninterrupted sweep).
 
     Returns
     -------
@@ -271,15 +277,53 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=n_rows)
         run_args.append({table_ta: table * second, ap_group.t_next: table[0] * second,
                          ap_syn.apical_amp: cfg.apical_amp})
+    done = _load_checkpoint(checkpoint, names)
+    skip = [k for k, pt in enumerate(points) if _point_key(pt, names) in done]
+
+    def row_of(k, res):
+        c = res.conditions
+        return {**points[k], **{f"{n}_epsp_ratio": v["epsp_ratio"] for n, v in c.items()},
+                "paired_spikes_per_trial": c["paired"]["spikes_per_trial"]}
+
+    def save(k, res):
+        if checkpoint is not None:
+            with open(checkpoint, "a") as f:
+                f.write(json.dumps(row_of(k, res)) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
     results, info = run_many(b.net, b.t_end * second, run_args, lambda k: _analyse(configs[k], b),
                              device=device, processes=processes, project_name="pairing_sweep",
-                             report=report)
-    rows = []
-    for pt, res, run_s in zip(points, results, info["run_s"]):
-        c = res.conditions
-        rows.append({**pt, **{f"{k}_epsp_ratio": v["epsp_ratio"] for k, v in c.items()},
-                     "paired_spikes_per_trial": c["paired"]["spikes_per_trial"], "run_s": run_s})
+                             report=report, skip=skip, on_result=save)
+    rows = [done[_point_key(pt, names)] if res is None else row_of(k, res)
+            for k, (pt, res) in enumerate(zip(points, results))]
     return rows, info
+
+
+def _point_key(point, names):
+    return tuple(float(point[n]) for n in names)
+
+
+def _load_checkpoint(path, names):
+    """Rows of a sweep checkpoint keyed by their parameters (a torn last line is ignored)."""
+    done = {}
+    if path is None or not os.path.exists(path):
+        return done
+    with open(path) as f:
+        text = f.read()
+    if text and not text.endswith("\n"):  # an interrupted write: drop the torn line for good
+        text = text[: text.rfind("\n") + 1]
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+            done[_point_key(row, names)] = row
+        except (json.JSONDecodeError, KeyError):
+            continue
+    return done
 
 
 def _analyse(cfg, b: _Built) -> PairingResult:
