@@ -64,7 +64,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                              delay_impl="register" if device == "cuda" else None)
     t_setup = time.perf_counter() - t0
     try:
-        info = run_network(ff.net, duration_s * second, device=device, project_name=f"bench_{formulation}",
+        info = run_network(ff.net, duration_s * second, device=device, project_name=f"bench_{formulation}_t{threads}",
                            compile_only=compile_only)
     finally:
         if device == "cpp":
