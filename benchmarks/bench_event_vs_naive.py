@@ -11,9 +11,6 @@ Usage: python benchmarks/bench_event_vs_naive.py [--neurons 1000] [--inputs 200]
 """
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 
 import numpy as np
@@ -22,6 +19,8 @@ from brian2 import BrianLogger, Hz, mV, ms, pA, second
 from cortex_sim.devices import activate, run_network
 from cortex_sim.networks import feedforward_clopath
 from cortex_sim.params import preset
+
+from _common import machine, network_args, record, today
 
 
 def run(form, a):
@@ -37,12 +36,7 @@ def run(form, a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--neurons", type=int, default=1000)
-    p.add_argument("--inputs", type=int, default=200)
-    p.add_argument("--rate", type=float, default=10.0)
-    p.add_argument("--duration", type=float, default=1.0)
-    p.add_argument("--drive", type=float, default=500.0)
+    p = network_args(argparse.ArgumentParser())
     p.add_argument("--delay-u-bars", type=float, default=5.0, help="eps in ms (NEST default 5)")
     p.add_argument("--formulation", default="event", choices=["event", "accumulator"])
     p.add_argument("--no-record", action="store_true")
@@ -52,17 +46,13 @@ def main():
     in_, wn, rn = run("naive", a)
     rel = float(np.max(np.abs(we - wn) / np.abs(wn).clip(1e-12)))
     n_syn = a.neurons * a.inputs
-    row = (f"| {datetime.date.today()} | {a.formulation} | {platform.node() or 'host'} ({os.cpu_count()} cores, "
-           f"{platform.machine()}) | {n_syn} | {a.drive:.0f} | {re:.1f} | {ie.run_s:.3f} | {in_.run_s:.3f} | "
+    row = (f"| {today()} | {a.formulation} | {machine()} | {n_syn} | {a.drive:.0f} | {re:.1f} | {ie.run_s:.3f} | {in_.run_s:.3f} | "
            f"{in_.run_s / ie.run_s:.2f} | {rel:.1e} |")
     print(f"synapses {n_syn}, post rate {re:.1f} Hz (naive {rn:.1f} Hz)")
     print(f"{a.formulation} run_s {ie.run_s:.3f} s (compile {ie.compile_s:.1f} s), naive run_s {in_.run_s:.3f} s "
           f"(compile {in_.compile_s:.1f} s), naive/event {in_.run_s / ie.run_s:.2f}, max rel weight diff {rel:.1e}")
     if not a.no_record:
-        path = os.path.join(os.path.dirname(__file__), "RESULTS.md")
-        with open(path, "a") as f:
-            f.write(row + "\n")
-        print(f"appended to {path}")
+        record(row)
     return 0
 
 

@@ -44,12 +44,9 @@ def run(neurons, inputs, rate, duration, drive, threads, seed=1):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--neurons", type=int, default=1000)
-    p.add_argument("--inputs", type=int, default=200)
-    p.add_argument("--rate", type=float, default=10.0)
-    p.add_argument("--duration", type=float, default=1.0)
-    p.add_argument("--drive", type=float, default=500.0)
+    from _common import network_args
+
+    p = network_args(argparse.ArgumentParser())
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     print(json.dumps(run(a.neurons, a.inputs, a.rate, a.duration, a.drive, a.threads)))

@@ -7,15 +7,14 @@ agree. Cython's compiled extensions are cached by Brian2 (~/.cython), the C++ pr
 Usage: python benchmarks/pairing_devices.py
 """
 
-import datetime
-import os
-import platform
 import sys
 import time
 
 from brian2 import BrianLogger, second
 
 from cortex_sim.protocols.pairing import PairingConfig, run_pairing
+
+from _common import machine, record, today
 
 
 def main():
@@ -32,12 +31,8 @@ def main():
     ratio = out["runtime"][2] / out["cpp"][2]
     agree = max(abs(out["cpp"][0].conditions[c]["epsp_ratio"] - out["runtime"][0].conditions[c]["epsp_ratio"])
                 for c in out["cpp"][0].conditions)
-    line = (f"| {datetime.date.today()} | {platform.node() or 'host'} ({os.cpu_count()} cores) | "
-            f"{out['cpp'][2]:.2f} | {out['runtime'][2]:.2f} | {ratio:.0f}x | {out['cpp'][1]:.1f} | "
-            f"{out['runtime'][1]:.1f} | {agree:.1e} |")
-    print(line)
-    with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "a") as f:
-        f.write(line + "\n")
+    record(f"| {today()} | {machine()} | {out['cpp'][2]:.2f} | {out['runtime'][2]:.2f} | {ratio:.0f}x | "
+           f"{out['cpp'][1]:.1f} | {out['runtime'][1]:.1f} | {agree:.1e} |")
     return 0
 
 

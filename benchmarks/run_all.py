@@ -11,7 +11,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 
@@ -44,7 +43,9 @@ def main():
     p.add_argument("--skip-scaling", action="store_true")
     p.add_argument("--max-synapses", type=float, default=1e7)
     a = p.parse_args()
-    machine = f"{platform.node() or 'host'} ({os.cpu_count()} cores, {platform.machine()})"
+    from _common import machine as machine_label
+
+    machine = machine_label()
     rows = []
     for drive in (500, 700):
         if not a.skip_nest:

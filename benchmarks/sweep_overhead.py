@@ -8,15 +8,14 @@ Usage: python benchmarks/sweep_overhead.py [--processes 1] [--trial-interval 2]
 """
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
 
 from brian2 import BrianLogger, second
 
 from cortex_sim.protocols.pairing import PairingConfig, sweep_pairing
+
+from _common import machine, record, today
 
 
 def main():
@@ -34,12 +33,8 @@ def main():
     n = len(rows)
     mean_run = sum(info["run_s"]) / n
     overhead = (info["total_s"] - sum(info["run_s"]) / a.processes) / n
-    line = (f"| {datetime.date.today()} | {platform.node() or 'host'} ({os.cpu_count()} cores) | {n} | "
-            f"{a.processes} | {info['compile_s']:.1f} | {info['total_s']:.1f} | {wall:.1f} | {mean_run:.3f} | "
-            f"{overhead:.3f} ({100 * overhead / mean_run:.1f} % of a run) |")
-    print(line)
-    with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "a") as f:
-        f.write(line + "\n")
+    record(f"| {today()} | {machine()} | {n} | {a.processes} | {info['compile_s']:.1f} | {info['total_s']:.1f} | "
+           f"{wall:.1f} | {mean_run:.3f} | {overhead:.3f} ({100 * overhead / mean_run:.1f} % of a run) |")
     return 0
 
 
