@@ -2,7 +2,8 @@
 
 One argument picks the device everywhere (``device="runtime" | "cpp" | "cuda"``). This module is
 the one place that touches Brian2's global device state: :func:`activate` resets it before each
-simulation, :func:`run_network` builds (C++/CUDA) or runs (runtime) a network.
+simulation, :func:`run_network` builds (C++/CUDA) or runs (runtime) a network, and
+:func:`run_many` compiles once and re-runs the binary with ``run_args`` (sweeps).
 
 C++ and CUDA projects live in a cache folder keyed by a fingerprint of the network's structure
 (object names, classes, sizes, equations and code). Brian2 rewrites only source files whose
@@ -27,8 +28,8 @@ import numpy as np
 
 from .errors import DeviceUnavailableError, SimulationDivergedError, check_choice, check_int
 
-__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_many", "check_finite", "run_network", "RunInfo", "cache_root", "check_device_available",
-           "network_fingerprint"]
+__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
+           "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
