@@ -19,6 +19,13 @@ def _plt():
     return plt
 
 
+def _fig_axes(axes, shape=(1, 1), figsize=(6, 4), **kwargs):
+    """The caller's axes and their figure, or a new figure with axes of ``shape``."""
+    if axes is None:
+        return _plt().subplots(*shape, figsize=figsize, **kwargs)
+    return np.ravel(axes)[0].figure, axes
+
+
 def save_figure(fig, path):
     """Write ``fig`` atomically (temp file + rename) and return the path."""
     path = Path(path)
@@ -39,11 +46,7 @@ def plot_bac(result, axes=None):
     """Soma and dendrite voltage for soma only / apical only / paired (one column each)."""
     from .protocols.bac import CONDITIONS
 
-    plt = _plt()
-    if axes is None:
-        fig, axes = plt.subplots(2, 3, figsize=(11, 5), sharex=True, sharey="row")
-    else:
-        fig = np.ravel(axes)[0].figure
+    fig, axes = _fig_axes(axes, (2, 3), (11, 5), sharex=True, sharey="row")
     axes = np.asarray(axes).reshape(2, 3)
     counts = result.to_dict()
     for k, cond in enumerate(CONDITIONS):
@@ -62,11 +65,7 @@ def plot_clamp(results, ax=None):
     """Weight change per presynaptic spike vs clamp voltage (simulated points, closed-form lines)."""
     from .protocols.clamp import closed_form_dw
 
-    plt = _plt()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _fig_axes(ax)
     for r in results if isinstance(results, (list, tuple)) else [results]:
         u = np.linspace(r.u_clamp_mV.min(), r.u_clamp_mV.max(), 400)
         line, = ax.plot(u, closed_form_dw(r.params, u), lw=1, label=f"{r.preset}: closed form")
@@ -80,11 +79,7 @@ def plot_clamp(results, ax=None):
 
 def plot_pairing(result, axes=None):
     """Pairing experiment: trial voltages, EPSP across the experiment, weight, window, pairing count."""
-    plt = _plt()
-    if axes is None:
-        fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    else:
-        fig = np.ravel(axes)[0].figure
+    fig, axes = _fig_axes(axes, (2, 3), (13, 7))
     ax = np.asarray(axes).reshape(2, 3)
     for a, key, title in ((ax[0, 0], "single_spike_trial", "s2 alone"),
                           (ax[0, 1], "burst_trial", "s2 + apical")):
@@ -134,11 +129,7 @@ def plot_frequency(result, ax=None):
     """w/w0 - 1 vs pairing rate for +10 and -10 ms, simulation against Sjöström 2001 (mean +- s.e.m.)."""
     from .protocols.frequency import SJOSTROM_2001
 
-    plt = _plt()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _fig_axes(ax)
     for dtm, color in ((10.0, "tab:red"), (-10.0, "tab:blue")):
         rows = sorted((r for r in result.rows if r["delta_t_ms"] == dtm), key=lambda r: r["rate_hz"])
         if rows:
@@ -156,11 +147,7 @@ def plot_frequency(result, ax=None):
 
 def plot_window(result, ax=None):
     """STDP window: w/w0 - 1 vs delta t = t_post - t_pre (ms)."""
-    plt = _plt()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _fig_axes(ax)
     rows = sorted(result.rows, key=lambda r: r["delta_t_ms"])
     ax.plot([r["delta_t_ms"] for r in rows], [r["w_ratio"] - 1 for r in rows], "o-", color="k")
     ax.axhline(0, color="k", lw=0.5)

@@ -138,7 +138,8 @@ def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=
         eqs = eqs + Equations(spec.equations)
         if accumulator:
             eqs = eqs + Equations("P_ltp : second  # LTP accumulator (accumulator form)")
-        events["ltp"] = spec.ltp_condition
+        else:  # the accumulator form integrates LTP every step and needs no event
+            events["ltp"] = spec.ltp_condition
         ns.update(spec.namespace)
         init.update(spec.init)
         register_code = spec.register_code
@@ -156,8 +157,9 @@ def build_neuron_group(model: NeuronModel, N: int, *, name: str, dt, plasticity=
         group.run_on_event(ev, code, when="resets", order=1)
     if plasticity is not None:
         # the LTP event must see the voltage after the spike reset/clamp of this step
-        group.thresholder["ltp"].when = "after_resets"
-        group.thresholder["ltp"].order = 10
+        if "ltp" in group.thresholder:
+            group.thresholder["ltp"].when = "after_resets"
+            group.thresholder["ltp"].order = 10
         if register_code:
             group.run_regularly(register_code, when="end", order=100, name=f"{name}_ubar_delay")
     for var, value in init.items():

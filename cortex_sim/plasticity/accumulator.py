@@ -157,7 +157,6 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     S.namespace["dt_step"] = dt
     post.run_regularly("P_ltp = 0*second", clock=rebase_clock, when="start", order=1,
                        name=f"{name}_rebase_post")
-    pre.tau_xbar = params.tau_x
     objects = [S, presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt, delay=delay)]
     return AccumulatorSynapses(S, objects, params, "accumulator", pre=pre, post=post, dt=dt,
                                rebase_steps=K)

@@ -214,7 +214,6 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
     if formulation == "event":
         S.ltp.when, S.ltp.order = "after_resets", 11
         if trace_updater:
-            pre.tau_xbar = params.tau_x
             objects.append(presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt,
                                                      delay=delay))
     else:
@@ -240,10 +239,12 @@ def connect_and_schedule(S, connect, w0):
 
 
 def presynaptic_trace_updater(pre, params: ClopathParams, *, name: str, dt, delay=0 * ms):
-    """One-to-one pathway that adds 1/tau_x to the per-neuron trace when a spike arrives.
+    """One-to-one pathway that adds 1/tau_x to the per-neuron trace when a spike arrives, and
+    sets the trace's decay to tau_x.
 
     It runs at the end of the arrival step (after LTP and LTD of that step).
     """
+    pre.tau_xbar = params.tau_x
     S = Synapses(pre, pre, on_pre="xbar_post += 1/tau_x", delay=delay, namespace={"tau_x": params.tau_x}, name=name,
                  clock=shared_clock(dt))
     S.connect(j="i")
