@@ -91,6 +91,22 @@ def build_parser():
     sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     sw.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
 
+    learn = sub.add_parser("learn", help="representation learning with CLAPP and its rivals, layer-wise readouts")
+    learn.add_argument("--rule", default="clapp", help="clapp | clapp-fb | dfa | pc | bp | random | all, "
+                       "or a comma-separated list (default: clapp)")
+    learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10 (default: mnist5k)")
+    learn.add_argument("--preset", default=None, help="mnist5k | digits | stl10-paper (default: the data set's)")
+    learn.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    learn.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    learn.add_argument("--max-train-images", type=int, default=None, help="images per epoch (default: all)")
+    learn.add_argument("--out", default="runs/learn", help="folder for checkpoints and results (default runs/learn)")
+    learn.add_argument("--data-dir", default=None, help="folder with the STL-10 binary files (stl10 only)")
+    learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
+    learn.add_argument("--no-progress", action="store_true", help="no progress bars")
+    learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    learn.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures (default: figures)")
+    learn.add_argument("--no-figure", action="store_true", help="do not write figures/readout.png")
+
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
     bc = bsub.add_parser("clopath", help="N AdEx-Clopath neurons x K plastic Poisson inputs (NEST-mirroring)")
@@ -287,10 +303,34 @@ def _cmd_pairing(args):
         print(f"figure: {fig_path}")
 
 
+def _cmd_learn(args):
+    from .learning.study import run_study
+
+    res = run_study(args.rule, args.dataset, args.seeds, args.epochs, args.out, preset=args.preset,
+                    data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
+                    max_train_images=args.max_train_images)
+    fig_path = None
+    if not args.no_figure:
+        from .plotting import plot_readout, save_figure
+
+        fig_path = save_figure(plot_readout(res.results), f"{args.figures}/readout.png")
+    if args.json:
+        keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "epochs")
+        print(json.dumps({"results": [{k: r[k] for k in keys} for r in res.results]}))
+        return
+    from .learning.study import markdown_table
+
+    print(markdown_table(res))
+    print(f"results: {args.out}/results.json, table: {args.out}/readout.md")
+    if fig_path:
+        print(f"figure: {fig_path}")
+
+
 COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
             ("plasticity", "window"): _cmd_window, ("bench", "clopath"): _cmd_bench,
-            ("sweep", None): _cmd_sweep, ("figures", None): _cmd_figures}
+            ("sweep", None): _cmd_sweep, ("figures", None): _cmd_figures,
+            ("learn", None): _cmd_learn}
 
 
 def main(argv=None):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_bac", "plot_clamp", "plot_pairing", "plot_frequency", "plot_window", "save_figure"]
+__all__ = ["plot_bac", "plot_clamp", "plot_pairing", "plot_frequency", "plot_window", "plot_readout",
+           "plot_embedding", "save_figure"]
 
 _COLORS = {"soma_only": "tab:blue", "apical_only": "tab:green", "paired": "tab:red"}
 
@@ -155,4 +156,44 @@ def plot_window(result, ax=None):
     rate = rows[0]["rate_hz"] if rows else float("nan")
     ax.set_xlabel("delta t = t_post - t_pre (ms)")
     ax.set_ylabel(f"relative weight change w/w0 - 1 ({rate:g} Hz pairs)")
+    return fig
+
+
+_RULE_STYLE = {"clapp": ("tab:red", "o"), "clapp-fb": ("tab:orange", "s"), "dfa": ("tab:blue", "^"),
+               "pc": ("tab:purple", "v"), "bp": ("k", "D"), "random": ("tab:gray", "x")}
+
+
+def plot_readout(results, axes=None):
+    """Readout accuracy (%) vs layer, one line per rule, error bars = std over seeds.
+
+    ``results`` is the ``results`` list of a study (CLI JSON schema); left panel patch-average
+    pooling (the paper's protocol), right panel 2x2-grid pooling. Layer 0 is the raw pixels.
+    """
+    fig, axes = _fig_axes(axes, (1, 2), (10, 4), sharey=True)
+    axes = np.ravel(axes)
+    for ax, key, title in zip(axes, ("layers", "layers_grid2x2"), ("patch average (paper)", "2x2-grid pooling")):
+        for r in results:
+            if key not in r:
+                continue
+            color, marker = _RULE_STYLE.get(r["rule"], (None, "o"))
+            layers = [x["layer"] for x in r[key]]
+            ax.errorbar(layers, [100 * x["accuracy_mean"] for x in r[key]],
+                        yerr=[100 * x["accuracy_std"] for x in r[key]], color=color, marker=marker,
+                        capsize=3, label=r["rule"])
+        ax.set_xlabel("layer (0 = raw pixels)")
+        ax.set_title(f"{results[0]['dataset']}: {title}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("linear readout test accuracy (%)")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def plot_embedding(points, labels, ax=None, title="last layer, 2-D embedding"):
+    """Scatter of a 2-D embedding (n, 2) of representations, coloured by class label."""
+    fig, ax = _fig_axes(ax, figsize=(5, 5))
+    sc = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=6)
+    fig.colorbar(sc, ax=ax, label="class")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
     return fig

@@ -1,0 +1,252 @@
+"""Learning rules for the encoder: CLAPP and its rivals, one code path.
+
+Every rule computes, for one batch, a learning signal ``g_l`` on each layer's patch encoding and
+hands it to the same local weight update (:func:`cortex_sim.learning.encoder.layer_backward`):
+``dw_ij = sum over positions of g_i rho'(a_i) x_j``. The rules differ only in where ``g_l`` comes
+from (Illing et al. 2021, NeurIPS; the lecture's Table 1):
+
+``clapp``
+    Layer-wise hinge loss ``max(0, 1 - y z^T W_pred c)`` with context c and target z from the same
+    layer (no signal between layers). ``g_z = -y [loss > 0] W_pred c`` (the apical prediction times
+    the two broadcast factors), the retrodiction ``g_c = -y [loss > 0] W_pred^T z``, and
+    ``dW_pred = -y [loss > 0] z c^T``.
+``clapp-fb``
+    As clapp, but the apical prediction of layer l comes top-down: ``u = z_l^T B_l c_{l+1}`` with
+    feedback weights B_l learned by the same local rule; the top layer predicts laterally.
+``dfa``
+    The hinge loss on the top layer only; its error ``g_top`` reaches layer l through a fixed random
+    matrix, ``g_l = g_top D_l`` (Nokland 2016).
+``pc``
+    Predictive coding (Whittington & Bogacz 2017) on the same top-layer loss: value nodes relax for
+    ``pc_steps`` steps of size ``pc_rate`` under the energy
+    ``sum_l |v_l - f_l(v_{l-1})|^2 / 2 + pc_beta loss``; each layer then learns from its own
+    prediction error (divided by pc_beta).
+``bp``
+    The exact gradient of the top-layer loss through all layers (the non-local reference).
+``random``
+    No learning.
+
+All kernels are pure functions of arrays (no hidden state), so that a spiking implementation can be
+checked against them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import check_choice
+from .encoder import F32, forward, layer_backward, layer_forward, pooled, pooled_grad
+
+__all__ = ["RULES", "RULE_TRAITS", "hinge_kernel", "init_rule_weights", "rule_gradients"]
+
+RULES = ("clapp", "clapp-fb", "dfa", "pc", "bp", "random")
+
+#: The lecture's Table 1 columns: plausible architecture, local update, top-down feedback.
+RULE_TRAITS = {
+    "clapp": ("yes", "yes", "no"),
+    "clapp-fb": ("yes", "yes", "yes"),
+    "dfa": ("yes", "no", "yes"),
+    "pc": ("no", "yes", "yes"),
+    "bp": ("no", "no", "yes"),
+    "random": ("yes", "-", "-"),
+}
+
+
+def hinge_kernel(z, c, w_pred, y):
+    """CLAPP hinge loss on pairs and its local learning signals.
+
+    Parameters
+    ----------
+    z : ndarray, shape (m, n_z)
+        Target encodings (basal/somatic activity of the predicted units).
+    c : ndarray, shape (m, n_c)
+        Context encodings.
+    w_pred : ndarray, shape (n_z, n_c)
+        Prediction weights (apical synapses).
+    y : ndarray, shape (m,)
+        +1 (same image) or -1 (saccade to another image).
+
+    Returns
+    -------
+    loss : float
+        ``max(0, 1 - y u)`` with ``u = z^T W_pred c``, averaged so that positive and negative pairs
+        weigh equally (the mean over positives plus the mean over negatives, halved), as in the
+        official code's sum of the two means.
+    gate : ndarray of bool, shape (m,)
+        Second broadcast factor: the loss is non-zero.
+    g_z, g_c : ndarray, shapes (m, n_z), (m, n_c)
+        Gradients of the loss on z and c: ``-a y gate W_pred c`` and ``-a y gate W_pred^T z``, with
+        ``a`` the pair's weight in the average.
+    g_w : ndarray, shape (n_z, n_c)
+        Gradient on W_pred: ``sum -a y gate z c^T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z, c, w = np.ones((1, 2)), np.ones((1, 2)), np.eye(2) * 0.25
+    >>> loss, gate, g_z, g_c, g_w = hinge_kernel(z, c, w, np.array([1.0]))
+    >>> float(loss), bool(gate[0]), g_z.tolist()
+    (0.5, True, [[-0.25, -0.25]])
+    """
+    wc = c @ w_pred.T
+    u = np.einsum("ij,ij->i", z, wc)
+    loss = np.maximum(0.0, 1.0 - y * u)
+    gate = loss > 0
+    pos = y > 0
+    n_pos, n_neg = int(pos.sum()), len(y) - int(pos.sum())
+    weight = np.where(pos, 1.0 / max(n_pos, 1), 1.0 / max(n_neg, 1)) / ((n_pos > 0) + (n_neg > 0))
+    s = (-(y * gate) * weight).astype(z.dtype)[:, None]
+    return float(np.dot(weight, loss)), gate, s * wc, s * (z @ w_pred), (s * z).T @ c
+
+
+def init_rule_weights(rule, arch, n_steps, rng):
+    """Prediction/feedback weights a rule learns, and the fixed random ones it uses.
+
+    Returns
+    -------
+    learned, fixed : dict of name -> float32 array
+        ``pred{l}`` (n_steps, c_l, c_l) lateral prediction weights, ``fb{l}`` (n_steps, c_l, c_{l+1})
+        top-down feedback weights (clapp-fb), ``dfa{l}`` (c_top, c_l) fixed feedback (dfa).
+    """
+    check_choice("rule", rule, RULES)
+    ch = arch.channels
+    top = len(ch) - 1
+    learned, fixed = {}, {}
+
+    def small(*shape):
+        return (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(F32)
+
+    if rule == "random":
+        return learned, fixed
+    lateral = range(len(ch)) if rule == "clapp" else [top]
+    for layer in lateral:
+        learned[f"pred{layer}"] = small(n_steps, ch[layer], ch[layer])
+    if rule == "clapp-fb":
+        for layer in range(top):
+            learned[f"fb{layer}"] = small(n_steps, ch[layer], ch[layer + 1])
+    if rule == "dfa":
+        for layer in range(top):
+            fixed[f"dfa{layer}"] = small(ch[layer], ch[top]).T.copy()
+    return learned, fixed
+
+
+def _pair_signals(z_all, c_all, w_steps, pairs):
+    """Hinge signals summed over prediction steps, scattered back onto the patches."""
+    g_z = np.zeros_like(z_all)
+    g_c = np.zeros_like(c_all)
+    g_w = np.empty_like(w_steps)
+    losses, gates = [], []
+    n = len(pairs)
+    for k, (ctx, tgt, y) in enumerate(pairs):
+        loss, gate, gz, gc, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_steps[k], y)
+        np.add.at(g_z, tgt, gz / n)
+        np.add.at(g_c, ctx, gc / n)
+        g_w[k] = gw / n
+        losses.append(loss)
+        gates.append(gate.mean())
+    return float(np.mean(losses)), float(np.mean(gates)), g_z, g_c, g_w
+
+
+def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc_rate=0.2, pc_beta=1.0):
+    """Weight updates of one batch for ``rule`` (gradients to descend, as for an optimiser).
+
+    Parameters
+    ----------
+    x : ndarray, float32, shape (n_patches, p, p, 1)
+    weights : list of (W, b)
+    learned, fixed : dicts from :func:`init_rule_weights`
+    arch : Architecture
+    pairs : list over prediction steps of (context, target, y) index arrays (see
+        :func:`cortex_sim.learning.data.saccade_pairs`)
+
+    Returns
+    -------
+    grads : dict
+        ``('enc', l)`` -> (dW, db) and name -> gradient for every entry of ``learned``.
+    stats : dict
+        ``loss`` (list per layer, NaN where a layer has no loss) and ``gate`` (fraction of pairs with
+        a non-zero loss, per layer).
+    """
+    check_choice("rule", rule, RULES)
+    n_layers = arch.n_layers
+    top = n_layers - 1
+    outs, caches = forward(x, weights, arch)
+    z = [pooled(o) for o in outs]
+    grads = {}
+    loss = [float("nan")] * n_layers
+    gate = [float("nan")] * n_layers
+    signal = [None] * n_layers  # learning signal on each layer's patch encoding
+
+    if rule in ("clapp", "clapp-fb"):
+        for layer in range(n_layers):
+            if rule == "clapp" or layer == top:
+                loss[layer], gate[layer], g_z, g_c, g_w = _pair_signals(
+                    z[layer], z[layer], learned[f"pred{layer}"], pairs)
+                signal[layer] = g_z + g_c
+                grads[f"pred{layer}"] = g_w
+            else:
+                loss[layer], gate[layer], g_z, _, g_w = _pair_signals(
+                    z[layer], z[layer + 1], learned[f"fb{layer}"], pairs)
+                signal[layer] = g_z
+                grads[f"fb{layer}"] = g_w
+    elif rule in ("dfa", "bp", "pc"):
+        loss[top], gate[top], g_z, g_c, g_w = _pair_signals(z[top], z[top], learned[f"pred{top}"], pairs)
+        grads[f"pred{top}"] = g_w
+        g_top = g_z + g_c
+        if rule == "dfa":
+            signal[top] = g_top
+            for layer in range(top):
+                signal[layer] = g_top @ fixed[f"dfa{layer}"]
+        elif rule == "bp":
+            g_map = pooled_grad(g_top, outs[top].shape)
+            for layer in range(top, -1, -1):
+                dw, db, g_map = layer_backward(caches[layer], g_map, weights[layer], need_input_grad=layer > 0)
+                grads[("enc", layer)] = (dw, db)
+            return grads, {"loss": loss, "gate": gate}
+        else:
+            errors, caches = _pc_relax(x, outs, caches, weights, arch, learned[f"pred{top}"], pairs,
+                                       pc_steps, pc_rate, pc_beta)
+            for layer in range(n_layers):
+                dw, db, _ = layer_backward(caches[layer], -errors[layer] / pc_beta, weights[layer])
+                grads[("enc", layer)] = (dw, db)
+            return grads, {"loss": loss, "gate": gate}
+    else:
+        return grads, {"loss": loss, "gate": gate}
+
+    for layer in range(n_layers):
+        dw, db, _ = layer_backward(caches[layer], pooled_grad(signal[layer], outs[layer].shape), weights[layer])
+        grads[("enc", layer)] = (dw, db)
+    return grads, {"loss": loss, "gate": gate}
+
+
+def _pc_relax(x, outs, caches, weights, arch, w_pred_top, pairs, steps, rate, beta):
+    """Whittington & Bogacz (2017) inference: relax value nodes, return prediction errors.
+
+    Gradient descent of ``F = sum_l |v_l - f_l(v_{l-1})|^2 / 2 + beta loss(v_top)`` on the value
+    nodes v_l. They start at the feedforward activities (all errors zero); the top-layer loss then
+    pulls on the top value node and the errors spread down one layer per step. For small ``beta``
+    the equilibrium errors divided by beta are the backprop errors.
+    """
+    top = len(weights) - 1
+    values = [o.copy() for o in outs]
+    mus = list(outs)
+    for _ in range(steps):
+        errors = [v - m for v, m in zip(values, mus)]
+        _, _, g_z, g_c, _ = _pair_signals(pooled(values[top]), pooled(values[top]), w_pred_top, pairs)
+        updates = []
+        for layer in range(top + 1):
+            dv = -errors[layer]
+            if layer == top:
+                dv = dv - beta * pooled_grad(g_z + g_c, values[top].shape)
+            else:
+                _, _, back = layer_backward(caches[layer + 1], errors[layer + 1], weights[layer + 1],
+                                            need_input_grad=True)
+                dv = dv + back
+            updates.append(dv)
+        for layer in range(top + 1):
+            values[layer] = values[layer] + F32(rate) * updates[layer]
+        inputs = [x] + values[:-1]
+        for layer in range(top + 1):
+            mus[layer], caches[layer] = layer_forward(inputs[layer], weights[layer], layer + 1 in arch.pool_after)
+    errors = [v - m for v, m in zip(values, mus)]
+    return errors, caches

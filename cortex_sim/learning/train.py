@@ -1,0 +1,327 @@
+"""Self-supervised training of the encoder, with per-epoch checkpoints and exact resume.
+
+One epoch visits every training image once in a random order; each batch of images is cut into
+patch grids, every patch is encoded, and the rule's weight updates (:mod:`.rules`) are applied with
+Adam (Kingma & Ba 2015; the paper's optimiser). The random streams are derived from (seed, epoch)
+only, so a run resumed from the checkpoint of epoch e continues to bit-identical weights.
+
+Checkpoints are ``.npz`` files (no pickle) written atomically: the weights, Adam's moments and
+step count, the loss history and a JSON header with the rule, seed and configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, check_choice, check_int, check_number
+from .data import DATASETS, patch_grid, saccade_pairs
+from .encoder import F32, Architecture, init_weights
+from .rules import RULES, init_rule_weights, rule_gradients
+
+__all__ = ["LearnConfig", "PRESETS", "learn_preset", "TrainedEncoder", "train_encoder",
+           "training_flops"]
+
+
+@dataclass(frozen=True)
+class LearnConfig:
+    """Settings of a representation-learning run (defaults: mnist5k).
+
+    Attributes
+    ----------
+    dataset : str
+    patch_size, patch_stride : int
+        Patch side and grid step in pixels (mnist5k: 3 x 3 grid of 10 x 10 patches, stride 9).
+    channels, pool_after : tuple of int
+        Encoder architecture (see :class:`~cortex_sim.learning.encoder.Architecture`).
+    steps_ahead : tuple of int
+        Rows between context and target patches (one W_pred per entry).
+    batch_size : int
+        Images per batch (negatives come from the other images of the batch).
+    n_negatives : int
+        Negative (saccade) targets per context patch.
+    lr : float
+        Adam step size.
+    epochs : int
+    max_train_images : int or None
+        Use at most this many training images per epoch (None: all).
+    pc_steps, pc_rate, pc_beta : int, float, float
+        Relaxation steps, step size and output nudge of predictive coding.
+    """
+
+    dataset: str = "mnist5k"
+    patch_size: int = 10
+    patch_stride: int = 9
+    channels: tuple = (32, 64, 128, 256)
+    pool_after: tuple = (2, 4)
+    steps_ahead: tuple = (1,)
+    batch_size: int = 32
+    n_negatives: int = 1
+    lr: float = 1e-3
+    epochs: int = 4
+    max_train_images: int | None = None
+    pc_steps: int = 8
+    pc_rate: float = 0.2
+    pc_beta: float = 0.1
+    note: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
+        check_int("patch_size", self.patch_size, low=2)
+        check_int("patch_stride", self.patch_stride, low=1)
+        check_int("batch_size", self.batch_size, low=2)
+        check_int("n_negatives", self.n_negatives, low=1, high=self.batch_size - 1)
+        check_int("epochs", self.epochs, low=1)
+        check_number("lr", self.lr, low=0, low_open=True)
+        check_int("pc_steps", self.pc_steps, low=1)
+        check_number("pc_rate", self.pc_rate, low=0, low_open=True, high=1)
+        check_number("pc_beta", self.pc_beta, low=0, low_open=True)
+        if self.max_train_images is not None:
+            check_int("max_train_images", self.max_train_images, low=self.batch_size)
+        for k in self.steps_ahead:
+            check_int("steps_ahead", k, low=1)
+        self.architecture.output_size(self.patch_size)
+
+    @property
+    def architecture(self):
+        return Architecture(tuple(self.channels), tuple(self.pool_after))
+
+    def grid(self, image_shape):
+        """(rows, cols) of the patch grid on images of ``image_shape``."""
+        h, w = image_shape
+        if self.patch_size > min(h, w):
+            raise ParameterError(
+                f"patch_size: got {self.patch_size} for {h} x {w} images; allowed: <= {min(h, w)}")
+        rows, cols = (h - self.patch_size) // self.patch_stride + 1, (w - self.patch_size) // self.patch_stride + 1
+        if rows <= max(self.steps_ahead):
+            raise ParameterError(
+                f"steps_ahead: got {self.steps_ahead} with a {rows}-row patch grid; allowed: < {rows}")
+        return rows, cols
+
+    def to_json(self):
+        d = asdict(self)
+        d.pop("note")
+        return json.dumps(d, sort_keys=True)
+
+
+#: Named settings. 'stl10-paper' is the configuration of Illing et al. 2021 (VGG-6 of the official
+#: code: 128-256-M-256-512-M-1024-M-1024-M, 16 x 16 patches with stride 8 on 64 x 64 grayscale crops,
+#: Adam 2e-4, 300 epochs); see :func:`training_flops` for its cost on a CPU.
+PRESETS = {
+    "mnist5k": LearnConfig(),
+    "digits": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(16, 32, 64, 128),
+                          pool_after=(2, 4), epochs=8, batch_size=32),
+    "stl10-paper": LearnConfig(dataset="stl10", patch_size=16, patch_stride=8,
+                               channels=(128, 256, 256, 512, 1024, 1024), pool_after=(2, 4, 5, 6),
+                               steps_ahead=(2,), batch_size=32, lr=2e-4, epochs=300,
+                               note="Illing et al. 2021, VGG-6 on STL-10"),
+}
+
+
+def learn_preset(name, **overrides):
+    """A preset by name ('mnist5k', 'digits', 'stl10-paper'), with optional field overrides."""
+    check_choice("preset", name, PRESETS)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PRESETS[name], **overrides)
+
+
+def training_flops(config, image_shape, n_images, rule="clapp"):
+    """Multiply-adds x 2 of one training epoch (convolutions only).
+
+    Forward and weight update each cost one convolution; bp adds the input gradients, pc repeats
+    forward and input gradients ``pc_steps`` times. Returns (flops_per_epoch, flops_per_patch_forward).
+    """
+    arch = config.architecture
+    rows, cols = config.grid(image_shape)
+    side, c_in, fwd = config.patch_size, arch.in_channels, 0
+    for layer, c_out in enumerate(arch.channels, start=1):
+        fwd += 2 * side * side * 9 * c_in * c_out
+        if layer in arch.pool_after:
+            side //= 2
+        c_in = c_out
+    factor = {"random": 0, "clapp": 2, "clapp-fb": 2, "dfa": 2, "bp": 3,
+              "pc": 2 + 2 * config.pc_steps}[rule]
+    return factor * fwd * rows * cols * n_images, fwd
+
+
+@dataclass
+class TrainedEncoder:
+    """Result of :func:`train_encoder`: weights ready for :func:`~.encoder.encode_patches`."""
+
+    rule: str
+    seed: int
+    config: LearnConfig
+    weights: list
+    history: list  # per epoch: {"epoch", "loss", "gate", "seconds"}
+    train_s: float
+    resumed_from: int = 0
+
+
+class _Adam:
+    """Adam on a dict of named float32 arrays (in place)."""
+
+    def __init__(self, lr, names_shapes, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+        self.t = 0
+        self.m = {k: np.zeros(s, dtype=F32) for k, s in names_shapes.items()}
+        self.v = {k: np.zeros(s, dtype=F32) for k, s in names_shapes.items()}
+
+    def step(self, params, grads):
+        self.t += 1
+        c1 = 1 - self.b1 ** self.t
+        c2 = 1 - self.b2 ** self.t
+        for name, g in grads.items():
+            m, v = self.m[name], self.v[name]
+            m *= F32(self.b1)
+            m += F32(1 - self.b1) * g
+            v *= F32(self.b2)
+            v += F32(1 - self.b2) * g * g
+            params[name] -= F32(self.lr / c1) * m / (np.sqrt(v / F32(c2)) + F32(self.eps))
+
+
+def _flat_params(weights, learned):
+    params = {}
+    for layer, (w, b) in enumerate(weights):
+        params[f"enc{layer}_W"] = w
+        params[f"enc{layer}_b"] = b
+    params.update(learned)
+    return params
+
+
+def _save_checkpoint(path, header, params, adam, fixed):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"p__{k}": v for k, v in params.items()}
+    arrays.update({f"m__{k}": v for k, v in adam.m.items()})
+    arrays.update({f"v__{k}": v for k, v in adam.v.items()})
+    arrays.update({f"f__{k}": v for k, v in fixed.items()})
+    arrays["header"] = np.array(json.dumps(header))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_checkpoint(path):
+    """(header dict, params, adam m, adam v, fixed) from a checkpoint written by :func:`train_encoder`."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            parts = {p: {k[3:]: z[k] for k in z.files if k.startswith(p + "__")} for p in "pmvf"}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ParameterError(f"checkpoint: {str(path)!r} is not a readable cortex_sim checkpoint ({exc})") from exc
+    return header, parts["p"], parts["m"], parts["v"], parts["f"]
+
+
+def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=False, progress=True):
+    """Train the encoder on ``images`` with ``rule``.
+
+    Parameters
+    ----------
+    rule : str
+        One of :data:`~cortex_sim.learning.rules.RULES`.
+    images : ndarray, float32, shape (n, h, w)
+        Training images (labels are never used).
+    config : LearnConfig
+    seed : int
+        Seeds the initial weights and, with the epoch number, the order and the negatives.
+    checkpoint : path, optional
+        Written after every epoch.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (its rule, seed and settings must match; ``epochs``
+        may be larger, to train on). A checkpoint of more epochs than asked is used as it is.
+    progress : bool
+        Show a tqdm bar per epoch (on stderr).
+    """
+    from tqdm.auto import tqdm
+
+    from .data import check_images
+
+    check_choice("rule", rule, RULES)
+    config = config or LearnConfig()
+    seed = check_int("seed", seed, low=0)
+    images = check_images(images)
+    rows, cols = config.grid(images.shape[1:])
+    arch = config.architecture
+    n_steps = len(config.steps_ahead)
+
+    init_rng = np.random.default_rng([seed, 0])
+    weights = init_weights(arch, init_rng)
+    learned, fixed = init_rule_weights(rule, arch, n_steps, init_rng)
+    params = _flat_params(weights, learned)
+    adam = _Adam(config.lr, {k: v.shape for k, v in params.items()})
+    header = {"rule": rule, "seed": seed, "config": json.loads(config.to_json()), "epoch": 0,
+              "adam_t": 0, "history": [], "train_s": 0.0, "n_images": len(images)}
+    start = 0
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        saved, p, m, v, f = load_checkpoint(checkpoint)
+        same = {**saved, "config": {**saved["config"], "epochs": config.epochs}}  # more epochs: continue
+        for key in ("rule", "seed", "config", "n_images"):
+            if same[key] != header[key]:
+                raise ParameterError(
+                    f"resume: checkpoint {str(checkpoint)!r} has {key} = {saved[key]!r}, this run "
+                    f"{header[key]!r}; allowed: the same settings, or start again without --resume")
+        for k in params:
+            params[k][...] = p[k]
+        adam.m, adam.v, adam.t = m, v, saved["adam_t"]
+        fixed = f
+        header = same
+        start = min(saved["epoch"], config.epochs)
+    weights = [(params[f"enc{i}_W"], params[f"enc{i}_b"]) for i in range(arch.n_layers)]
+    learned = {k: params[k] for k in learned}
+
+    n_use = len(images) if config.max_train_images is None else min(len(images), config.max_train_images)
+    n_batches = n_use // config.batch_size
+    for epoch in range(start, config.epochs if rule != "random" else 0):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([seed, 1, epoch])
+        order = rng.permutation(len(images))[:n_batches * config.batch_size].reshape(n_batches, -1)
+        losses, gates = [], []
+        bar = tqdm(order, desc=f"{rule} seed {seed} epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress, leave=False, unit="batch")
+        for idx in bar:
+            patches = patch_grid(images[idx], config.patch_size, config.patch_stride)
+            x = patches.reshape(-1, config.patch_size, config.patch_size, 1)
+            pairs = [saccade_pairs(len(idx), rows, cols, k, rng, config.n_negatives) for k in config.steps_ahead]
+            grads, stats = rule_gradients(rule, x, weights, learned, fixed, arch, pairs,
+                                          config.pc_steps, config.pc_rate, config.pc_beta)
+            flat = {}
+            for key, g in grads.items():
+                if isinstance(key, tuple):
+                    flat[f"enc{key[1]}_W"], flat[f"enc{key[1]}_b"] = g
+                else:
+                    flat[key] = g
+            adam.step(params, flat)
+            losses.append(stats["loss"])
+            gates.append(stats["gate"])
+            bar.set_postfix(loss=f"{np.nanmean(stats['loss']):.3f}")
+        bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise FloatingPointError(f"training diverged in epoch {epoch + 1}: non-finite {bad[0]} (lower lr)")
+        seconds = time.perf_counter() - t0
+        header["history"].append({"epoch": epoch + 1, "seconds": seconds,
+                                  "loss": _nanmean_cols(losses), "gate": _nanmean_cols(gates)})
+        header["epoch"] = epoch + 1
+        header["adam_t"] = adam.t
+        header["train_s"] += seconds
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, header, params, adam, fixed)
+    return TrainedEncoder(rule, seed, config, weights, header["history"], header["train_s"], start)
+
+
+def _nanmean_cols(rows):
+    a = np.asarray(rows, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = [float(np.nanmean(col)) if np.any(np.isfinite(col)) else None for col in a.T]
+    return out
