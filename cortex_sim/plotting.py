@@ -167,11 +167,14 @@ def plot_readout(results, axes=None):
     """Readout accuracy (%) vs layer, one line per rule, error bars = std over seeds.
 
     ``results`` is the ``results`` list of a study (CLI JSON schema); left panel patch-average
-    pooling (the paper's protocol), right panel 2x2-grid pooling. Layer 0 is the raw pixels.
+    pooling (the paper's protocol), right panel 2x2-grid pooling (where the results have it,
+    ``layers_grid2x2``). Layer 0 is the raw pixels.
     """
-    fig, axes = _fig_axes(axes, (1, 2), (10, 4), sharey=True)
+    panels = [(k, t) for k, t in (("layers", "patch average (paper)"), ("layers_grid2x2", "2x2-grid pooling"))
+              if any(k in r for r in results)]
+    fig, axes = _fig_axes(axes, (1, len(panels)), (5 * len(panels), 4), sharey=True)
     axes = np.ravel(axes)
-    for ax, key, title in zip(axes, ("layers", "layers_grid2x2"), ("patch average (paper)", "2x2-grid pooling")):
+    for ax, (key, title) in zip(axes, panels):
         for r in results:
             if key not in r:
                 continue

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from cortex_sim.cli import main
+from cortex_sim.learning.study import collect_study
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -56,3 +57,6 @@ def test_learn_json_schema_table_figure_and_resume(capsys, tmp_path):
     # --resume reuses finished trainings and readouts: the same numbers
     rc, out2, _ = _run(capsys, *argv, "--resume")
     assert rc == 0 and json.loads(out2)["results"] == res
+    # studies run in separate processes are merged from their readout files
+    merged = collect_study([tmp_path / "run"], "digits").results
+    assert [{k: r[k] for k in res[0]} for r in merged] == res

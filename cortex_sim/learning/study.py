@@ -27,7 +27,8 @@ from .encoder import encode_patches, readout_features
 from .rules import RULE_TRAITS, RULES
 from .train import learn_preset, train_encoder
 
-__all__ = ["POOLINGS", "parse_rules", "run_study", "StudyResult", "markdown_table"]
+__all__ = ["POOLINGS", "parse_rules", "run_study", "StudyResult", "markdown_table", "summarise",
+           "collect_study", "write_study"]
 
 POOLINGS = ("patch-average", "grid2x2")
 
@@ -111,10 +112,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
     pixels = ds.images.reshape(len(ds.images), -1)
     cfg_json = json.loads(config.to_json())
 
-    results, per_seed = [], []
+    per_seed = []
     for rule in rules:
-        by_pool = {p: [] for p in POOLINGS}
-        train_s = []
         for seed in range(seeds):
             tag = f"{rule}_{dataset}_seed{seed}"
             ro_path = out / "readouts" / f"{tag}.json"
@@ -131,19 +130,43 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
                           "history": enc.history, "readouts": readouts}
                 _write_json(ro_path, cached)
             per_seed.append(cached)
-            train_s.append(cached["train_s"])
-            for pooling in POOLINGS:
-                by_pool[pooling].append(cached["readouts"][pooling])
-        entry = {"rule": rule, "dataset": dataset, "layers": _aggregate(by_pool["patch-average"]),
-                 "layers_grid2x2": _aggregate(by_pool["grid2x2"]), "train_s": float(np.mean(train_s)),
-                 "seeds": seeds, "epochs": config.epochs}
+    result = summarise(per_seed, dataset)
+    write_study(result, out)
+    return result
+
+
+def summarise(per_seed, dataset):
+    """Aggregate per-seed readouts (dicts as in ``readouts/*.json``) into a :class:`StudyResult`."""
+    results = []
+    for rule in [r for r in RULES if any(c["rule"] == r for c in per_seed)]:
+        runs = [c for c in per_seed if c["rule"] == rule]
+        entry = {"rule": rule, "dataset": dataset, "layers": _aggregate([c["readouts"]["patch-average"] for c in runs]),
+                 "layers_grid2x2": _aggregate([c["readouts"]["grid2x2"] for c in runs]),
+                 "train_s": float(np.mean([c["train_s"] for c in runs])), "seeds": len(runs),
+                 "epochs": runs[0]["config"]["epochs"]}
         results.append(entry)
-    result = StudyResult(results, per_seed, dataset, cfg_json)
+    return StudyResult(results, per_seed, dataset, per_seed[0]["config"])
+
+
+def collect_study(folders, dataset):
+    """A :class:`StudyResult` from the finished readouts in ``folders`` (e.g. rules run in parallel
+    processes with different ``--out``)."""
+    per_seed = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob(f"readouts/*_{dataset}_seed*.json")):
+            per_seed.append(json.loads(path.read_text()))
+    if not per_seed:
+        raise ParameterError(f"folders: no readouts/*_{dataset}_seed*.json in {list(map(str, folders))}")
+    return summarise(per_seed, dataset)
+
+
+def write_study(result, out):
+    """Write ``results.json`` and ``readout.md`` into ``out`` (atomically)."""
+    out = Path(out)
     _write_json(out / "results.json", result.to_dict())
     tmp = out / "readout.md.tmp"
     tmp.write_text(markdown_table(result))
     os.replace(tmp, out / "readout.md")
-    return result
 
 
 def markdown_table(result):
@@ -152,15 +175,14 @@ def markdown_table(result):
     for key, title in (("layers", "patch-average (paper protocol)"), ("layers_grid2x2", "2x2-grid pooling")):
         n_layers = len(result.results[0][key])
         head = ["Method", "Plausible architecture", "Local update", "Top-down feedback"]
-        head += ["pixels"] + [f"layer {i}" for i in range(1, n_layers)] + ["best", "train s"]
-        lines += [f"### {result.dataset}: {title}, mean +- std over "
-                  f"{result.results[0]['seeds']} seeds", "",
+        head += ["pixels"] + [f"layer {i}" for i in range(1, n_layers)] + ["best", "seeds", "epochs", "train s"]
+        lines += [f"### {result.dataset}: {title}, mean +- std over seeds", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in result.results:
             accs = [f"{x['accuracy_mean'] * 100:.1f} +- {x['accuracy_std'] * 100:.1f}" for x in r[key]]
             best = max(r[key][1:], key=lambda x: x["accuracy_mean"])
             lines.append("| " + " | ".join([r["rule"], *RULE_TRAITS[r["rule"]], *accs,
                                              f"{best['accuracy_mean'] * 100:.1f} (layer {best['layer']})",
-                                             f"{r['train_s']:.0f}"]) + " |")
+                                             str(r["seeds"]), str(r["epochs"]), f"{r['train_s']:.0f}"]) + " |")
         lines.append("")
     return "\n".join(lines)

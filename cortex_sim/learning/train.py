@@ -60,13 +60,13 @@ class LearnConfig:
     patch_stride: int = 9
     channels: tuple = (32, 64, 128, 256)
     pool_after: tuple = (2, 4)
-    steps_ahead: tuple = (1,)
+    steps_ahead: tuple = (1, 2)
     batch_size: int = 32
-    n_negatives: int = 1
-    lr: float = 1e-3
-    epochs: int = 4
+    n_negatives: int = 4
+    lr: float = 3e-4
+    epochs: int = 8
     max_train_images: int | None = None
-    pc_steps: int = 8
+    pc_steps: int = 4
     pc_rate: float = 0.2
     pc_beta: float = 0.1
     note: str = field(default="", compare=False)
@@ -116,10 +116,10 @@ class LearnConfig:
 PRESETS = {
     "mnist5k": LearnConfig(),
     "digits": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(16, 32, 64, 128),
-                          pool_after=(2, 4), epochs=8, batch_size=32),
+                          pool_after=(2, 4), steps_ahead=(1,), epochs=8, batch_size=32),
     "stl10-paper": LearnConfig(dataset="stl10", patch_size=16, patch_stride=8,
                                channels=(128, 256, 256, 512, 1024, 1024), pool_after=(2, 4, 5, 6),
-                               steps_ahead=(2,), batch_size=32, lr=2e-4, epochs=300,
+                               steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300,
                                note="Illing et al. 2021, VGG-6 on STL-10"),
 }
 
