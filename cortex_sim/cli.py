@@ -101,6 +101,7 @@ def build_parser():
     learn.add_argument("--max-train-images", type=int, default=None, help="images per epoch (default: all)")
     learn.add_argument("--out", default="runs/learn", help="folder for checkpoints and results (default runs/learn)")
     learn.add_argument("--data-dir", default=None, help="folder with the STL-10 binary files (stl10 only)")
+    learn.add_argument("--unlabeled", action="store_true", help="stl10: also train on the 100 000 unlabeled images")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -308,7 +309,7 @@ def _cmd_learn(args):
 
     res = run_study(args.rule, args.dataset, args.seeds, args.epochs, args.out, preset=args.preset,
                     data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
-                    max_train_images=args.max_train_images)
+                    max_train_images=args.max_train_images, use_unlabeled=args.unlabeled)
     fig_path = None
     if not args.no_figure:
         from .plotting import plot_readout, save_figure

@@ -25,6 +25,7 @@ def _run(capsys, *argv):
     (["--seeds", "0"], "seeds: got 0"),
     (["--epochs", "0", "--dataset", "digits"], "epochs: got 0"),
     (["--dataset", "digits", "--preset", "mnist5k"], "preset"),
+    (["--dataset", "digits", "--unlabeled"], "unlabeled"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, match):
     rc, out, err = _run(capsys, *argv, "--out", str(tmp_path), "--no-progress")

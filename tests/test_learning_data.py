@@ -46,6 +46,10 @@ def test_stl10_loader_reads_the_official_binary_layout(tmp_path):
     np.testing.assert_allclose(images, gray[:, 16:80, 16:80] / 255, rtol=1e-5)  # centre crop
     ds = load_dataset("stl10", tmp_path)
     assert len(ds.train) == 3 and len(ds.test) == 2 and ds.labels.tolist() == [0, 4, 9, 1, 2]
+    assert ds.unlabeled is None and len(ds.training_images()) == 3
+    _write_stl10(tmp_path, 4, [], "unlabeled")
+    ds = load_dataset("stl10", tmp_path, use_unlabeled=True)
+    assert ds.unlabeled.shape == (4, 64, 64) and len(ds.training_images()) == 7
 
 
 def test_stl10_missing_folder_or_file_says_what_to_download(tmp_path):

@@ -87,6 +87,8 @@ def test_bad_settings_are_refused(digits):
         LearnConfig(lr=0)
     with pytest.raises(ParameterError, match="patch_size"):
         train_encoder("clapp", digits, LearnConfig(), progress=False)   # 10 x 10 patches on 8 x 8 images
+    with pytest.raises(ParameterError, match="at least batch_size"):
+        train_encoder("clapp", digits[:10], TINY, progress=False)
     with pytest.raises(ParameterError, match="NaN"):
         train_encoder("clapp", np.full((4, 8, 8), np.nan), TINY, progress=False)
     with pytest.raises(ParameterError, match="preset"):

@@ -74,7 +74,8 @@ def _aggregate(rows_by_seed):
 
 
 def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/learn", *,
-              preset=None, data_dir=None, resume=False, progress=True, max_train_images=None):
+              preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
+              use_unlabeled=False):
     """Train and read out ``rules`` on ``dataset`` over ``seeds`` seeds.
 
     Parameters
@@ -93,6 +94,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
         ('stl10-paper' for stl10).
     resume : bool
         Continue interrupted trainings from their checkpoints and reuse finished readouts.
+    use_unlabeled : bool
+        STL-10 only: train the encoder on the 100 000 unlabeled images too (as the paper does).
     """
     rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
     for r in rules:
@@ -104,7 +107,9 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
     if config.dataset != dataset:
         raise ParameterError(f"preset: got {preset!r} (for {config.dataset}) with dataset {dataset!r}; "
                              "allowed: a preset of the same data set")
-    ds = load_dataset(dataset, data_dir, use_unlabeled=False)
+    if use_unlabeled and dataset != "stl10":
+        raise ParameterError(f"unlabeled: got True with dataset {dataset!r}; allowed: only with 'stl10'")
+    ds = load_dataset(dataset, data_dir, use_unlabeled=use_unlabeled)
     config.grid(ds.shape)
     out = Path(out)
     train_images = ds.training_images()

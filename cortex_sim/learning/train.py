@@ -253,6 +253,9 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
     seed = check_int("seed", seed, low=0)
     images = check_images(images)
     rows, cols = config.grid(images.shape[1:])
+    if len(images) < config.batch_size:
+        raise ParameterError(f"images: got {len(images)} training images; allowed: at least batch_size = "
+                             f"{config.batch_size}")
     arch = config.architecture
     n_steps = len(config.steps_ahead)
 
