@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ._files import atomic_path
 
 __all__ = ["plot_bac", "plot_clamp", "plot_pairing", "plot_frequency", "plot_window", "plot_readout",
            "plot_embedding", "save_figure"]
@@ -29,18 +29,9 @@ def _fig_axes(axes, shape=(1, 1), figsize=(6, 4), **kwargs):
 
 def save_figure(fig, path):
     """Write ``fig`` atomically (temp file + rename) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def plot_bac(result, axes=None):

@@ -18,15 +18,19 @@ __all__ = ["LinearReadout", "evaluate_layers", "DEFAULT_CS"]
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0)
 
 
-def _check_xy(x, y):
+def _check_x(x):
     x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y)
     if x.ndim != 2:
         raise ParameterError(f"features: got shape {x.shape}; allowed: (n_samples, n_features)")
-    if len(x) != len(y):
-        raise ParameterError(f"labels: got {len(y)} labels for {len(x)} samples; allowed: one per sample")
     if not np.all(np.isfinite(x)):
         raise ParameterError("features: got NaN or infinite values; allowed: finite values")
+    return x
+
+
+def _check_xy(x, y):
+    x, y = _check_x(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ParameterError(f"labels: got {len(y)} labels for {len(x)} samples; allowed: one per sample")
     return x, y
 
 
@@ -89,7 +93,7 @@ class LinearReadout:
         return self
 
     def predict(self, x):
-        return self.model_.predict(_check_xy(x, np.zeros(len(x)))[0])
+        return self.model_.predict(_check_x(x))
 
     def score(self, x, y):
         """Classification accuracy on (x, y)."""

@@ -202,20 +202,17 @@ def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc
             for layer in range(top, -1, -1):
                 dw, db, g_map = layer_backward(caches[layer], g_map, weights[layer], need_input_grad=layer > 0)
                 grads[("enc", layer)] = (dw, db)
-            return grads, {"loss": loss, "gate": gate}
         else:
             errors, caches = _pc_relax(x, outs, caches, weights, arch, learned[f"pred{top}"], pairs,
                                        pc_steps, pc_rate, pc_beta)
             for layer in range(n_layers):
                 dw, db, _ = layer_backward(caches[layer], -errors[layer] / pc_beta, weights[layer])
                 grads[("enc", layer)] = (dw, db)
-            return grads, {"loss": loss, "gate": gate}
-    else:
-        return grads, {"loss": loss, "gate": gate}
 
-    for layer in range(n_layers):
-        dw, db, _ = layer_backward(caches[layer], pooled_grad(signal[layer], outs[layer].shape), weights[layer])
-        grads[("enc", layer)] = (dw, db)
+    for layer in range(n_layers):  # the local update, for the rules that send a signal per layer
+        if signal[layer] is not None:
+            dw, db, _ = layer_backward(caches[layer], pooled_grad(signal[layer], outs[layer].shape), weights[layer])
+            grads[("enc", layer)] = (dw, db)
     return grads, {"loss": loss, "gate": gate}
 
 
@@ -230,11 +227,14 @@ def _pc_relax(x, outs, caches, weights, arch, w_pred_top, pairs, steps, rate, be
     top = len(weights) - 1
     values = [o.copy() for o in outs]
     mus = list(outs)
-    for _ in range(steps):
-        errors = [v - m for v, m in zip(values, mus)]
+    for step in range(steps):
+        # after `step` steps the errors have reached layer top - step + 1; below it nothing moves yet,
+        # so those layers are neither propagated nor recomputed (their updates would be exact zeros)
+        lo = max(0, top - step)
+        errors = {layer: values[layer] - mus[layer] for layer in range(lo, top + 1)}
         _, _, g_z, g_c, _ = _pair_signals(pooled(values[top]), pooled(values[top]), w_pred_top, pairs)
-        updates = []
-        for layer in range(top + 1):
+        updates = {}
+        for layer in range(lo, top + 1):
             dv = -errors[layer]
             if layer == top:
                 dv = dv - beta * pooled_grad(g_z + g_c, values[top].shape)
@@ -242,11 +242,10 @@ def _pc_relax(x, outs, caches, weights, arch, w_pred_top, pairs, steps, rate, be
                 _, _, back = layer_backward(caches[layer + 1], errors[layer + 1], weights[layer + 1],
                                             need_input_grad=True)
                 dv = dv + back
-            updates.append(dv)
-        for layer in range(top + 1):
-            values[layer] = values[layer] + F32(rate) * updates[layer]
-        inputs = [x] + values[:-1]
-        for layer in range(top + 1):
-            mus[layer], caches[layer] = layer_forward(inputs[layer], weights[layer], layer + 1 in arch.pool_after)
+            updates[layer] = dv
+        for layer, dv in updates.items():
+            values[layer] = values[layer] + F32(rate) * dv
+        for layer in range(lo + 1, top + 1):  # predictions whose input (v_{layer-1}) moved
+            mus[layer], caches[layer] = layer_forward(values[layer - 1], weights[layer], layer + 1 in arch.pool_after)
     errors = [v - m for v, m in zip(values, mus)]
     return errors, caches

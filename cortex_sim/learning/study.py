@@ -13,13 +13,12 @@ Files under ``out``: ``checkpoints/<rule>_<dataset>_seed<s>.npz`` (per epoch),
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int
 from ..readout import evaluate_layers
 from .data import DATASETS, load_dataset, patch_grid
@@ -44,12 +43,8 @@ def parse_rules(text):
 
 
 def _write_json(path, obj):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -169,9 +164,8 @@ def write_study(result, out):
     """Write ``results.json`` and ``readout.md`` into ``out`` (atomically)."""
     out = Path(out)
     _write_json(out / "results.json", result.to_dict())
-    tmp = out / "readout.md.tmp"
-    tmp.write_text(markdown_table(result))
-    os.replace(tmp, out / "readout.md")
+    with atomic_path(out / "readout.md") as tmp:
+        Path(tmp).write_text(markdown_table(result))
 
 
 def markdown_table(result):

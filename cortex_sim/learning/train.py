@@ -12,14 +12,13 @@ step count, the loss history and a JSON header with the rule, seed and configura
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int, check_number
 from .data import DATASETS, patch_grid, saccade_pairs
 from .encoder import F32, Architecture, init_weights
@@ -69,7 +68,6 @@ class LearnConfig:
     pc_steps: int = 4
     pc_rate: float = 0.2
     pc_beta: float = 0.1
-    note: str = field(default="", compare=False)
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
@@ -105,9 +103,7 @@ class LearnConfig:
         return rows, cols
 
     def to_json(self):
-        d = asdict(self)
-        d.pop("note")
-        return json.dumps(d, sort_keys=True)
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 #: Named settings. 'stl10-paper' is the configuration of Illing et al. 2021 (VGG-6 of the official
@@ -119,8 +115,7 @@ PRESETS = {
                           pool_after=(2, 4), steps_ahead=(1,), epochs=8, batch_size=32),
     "stl10-paper": LearnConfig(dataset="stl10", patch_size=16, patch_stride=8,
                                channels=(128, 256, 256, 512, 1024, 1024), pool_after=(2, 4, 5, 6),
-                               steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300,
-                               note="Illing et al. 2021, VGG-6 on STL-10"),
+                               steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300),
 }
 
 
@@ -132,22 +127,30 @@ def learn_preset(name, **overrides):
 
 
 def training_flops(config, image_shape, n_images, rule="clapp"):
-    """Multiply-adds x 2 of one training epoch (convolutions only).
+    """Multiply-adds x 2 of one training epoch (convolutions only), counting the work done.
 
-    Forward and weight update each cost one convolution; bp adds the input gradients, pc repeats
-    forward and input gradients ``pc_steps`` times. Returns (flops_per_epoch, flops_per_patch_forward).
+    Forward and weight update each cost one convolution per layer; bp adds the input gradients of
+    layers 2..L; pc adds, at relaxation step i, one forward and one input gradient of every layer the
+    errors have reached (layers above L - i). Returns (flops_per_epoch, flops_per_patch_forward).
     """
     arch = config.architecture
     rows, cols = config.grid(image_shape)
-    side, c_in, fwd = config.patch_size, arch.in_channels, 0
+    side, c_in, per_layer = config.patch_size, arch.in_channels, []
     for layer, c_out in enumerate(arch.channels, start=1):
-        fwd += 2 * side * side * 9 * c_in * c_out
+        per_layer.append(2 * side * side * 9 * c_in * c_out)
         if layer in arch.pool_after:
             side //= 2
         c_in = c_out
-    factor = {"random": 0, "clapp": 2, "clapp-fb": 2, "dfa": 2, "bp": 3,
-              "pc": 2 + 2 * config.pc_steps}[rule]
-    return factor * fwd * rows * cols * n_images, fwd
+    fwd, top = sum(per_layer), len(per_layer) - 1
+    if rule == "random":
+        work = 0
+    elif rule == "bp":
+        work = 2 * fwd + sum(per_layer[1:])
+    elif rule == "pc":
+        work = 2 * fwd + sum(2 * sum(per_layer[max(0, top - i) + 1:]) for i in range(config.pc_steps))
+    else:
+        work = 2 * fwd
+    return work * rows * cols * n_images, fwd
 
 
 @dataclass
@@ -194,34 +197,27 @@ def _flat_params(weights, learned):
     return params
 
 
-def _save_checkpoint(path, header, params, adam, fixed):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _save_checkpoint(path, header, params, adam):
     arrays = {f"p__{k}": v for k, v in params.items()}
     arrays.update({f"m__{k}": v for k, v in adam.m.items()})
     arrays.update({f"v__{k}": v for k, v in adam.v.items()})
-    arrays.update({f"f__{k}": v for k, v in fixed.items()})
     arrays["header"] = np.array(json.dumps(header))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path):
-    """(header dict, params, adam m, adam v, fixed) from a checkpoint written by :func:`train_encoder`."""
+    """(header dict, params, adam m, adam v) from a checkpoint written by :func:`train_encoder`.
+
+    The fixed random matrices of dfa are not stored: they follow from the seed.
+    """
     try:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(str(z["header"]))
-            parts = {p: {k[3:]: z[k] for k in z.files if k.startswith(p + "__")} for p in "pmvf"}
+            parts = {p: {k[3:]: z[k] for k in z.files if k.startswith(p + "__")} for p in "pmv"}
     except (OSError, ValueError, KeyError) as exc:
         raise ParameterError(f"checkpoint: {str(path)!r} is not a readable cortex_sim checkpoint ({exc})") from exc
-    return header, parts["p"], parts["m"], parts["v"], parts["f"]
+    return header, parts["p"], parts["m"], parts["v"]
 
 
 def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=False, progress=True):
@@ -268,21 +264,18 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
               "adam_t": 0, "history": [], "train_s": 0.0, "n_images": len(images)}
     start = 0
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        saved, p, m, v, f = load_checkpoint(checkpoint)
+        saved, p, m, v = load_checkpoint(checkpoint)
         same = {**saved, "config": {**saved["config"], "epochs": config.epochs}}  # more epochs: continue
         for key in ("rule", "seed", "config", "n_images"):
             if same[key] != header[key]:
                 raise ParameterError(
                     f"resume: checkpoint {str(checkpoint)!r} has {key} = {saved[key]!r}, this run "
                     f"{header[key]!r}; allowed: the same settings, or start again without --resume")
-        for k in params:
+        for k in params:  # in place: weights and learned share these arrays
             params[k][...] = p[k]
         adam.m, adam.v, adam.t = m, v, saved["adam_t"]
-        fixed = f
         header = same
         start = min(saved["epoch"], config.epochs)
-    weights = [(params[f"enc{i}_W"], params[f"enc{i}_b"]) for i in range(arch.n_layers)]
-    learned = {k: params[k] for k in learned}
 
     n_use = len(images) if config.max_train_images is None else min(len(images), config.max_train_images)
     n_batches = n_use // config.batch_size
@@ -319,7 +312,7 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
         header["adam_t"] = adam.t
         header["train_s"] += seconds
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, header, params, adam, fixed)
+            _save_checkpoint(checkpoint, header, params, adam)
     return TrainedEncoder(rule, seed, config, weights, header["history"], header["train_s"], start)
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
+from .._files import atomic_path
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_int, check_quantity
 from ..inputs import scheduled_spikes
@@ -313,10 +314,8 @@ def _load_checkpoint(path, names):
         text = f.read()
     if text and not text.endswith("\n"):  # an interrupted write: drop the torn line for good
         text = text[: text.rfind("\n") + 1]
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
+        with atomic_path(path) as tmp, open(tmp, "w") as f:
             f.write(text)
-        os.replace(tmp, path)
     for line in text.splitlines():
         try:
             row = json.loads(line)
