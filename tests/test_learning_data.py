@@ -91,6 +91,10 @@ def test_patch_grid_of_mnist_is_3x3_of_10x10():
     p = patch_grid(img, 10, 9)
     assert p.shape == (1, 3, 3, 10, 10)
     np.testing.assert_array_equal(p[0, 2, 1], img[0, 18:28, 9:19])
+    with pytest.raises(ParameterError, match="shape"):
+        patch_grid(img[0], 10, 9)
+    with pytest.raises(ParameterError, match="patch_size: got 30"):
+        patch_grid(img, 30, 9)
 
 
 def test_saccade_pairs_same_image_below_and_same_place_elsewhere():

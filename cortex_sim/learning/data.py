@@ -192,6 +192,8 @@ def patch_grid(images, size, stride):
     ndarray, shape (n, rows, cols, size, size), a copy (C-contiguous)
     """
     x = np.asarray(images)
+    if x.ndim != 3:
+        raise ParameterError(f"images: got an array of shape {x.shape}; allowed: shape (n_images, height, width)")
     h, w = x.shape[1:]
     size = check_int("patch_size", size, low=1, high=min(h, w))
     stride = check_int("patch_stride", stride, low=1)
