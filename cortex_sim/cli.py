@@ -24,13 +24,33 @@ def _ms(x):
     return float(x) * ms
 
 
-def _common(p, device=True):
+def _common(p, device="runtime"):
+    """--json, --figures, --no-figure, and (unless device is None) --device with its real default, --dt."""
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    p.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures (default: figures)")
+    p.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures")
     p.add_argument("--no-figure", action="store_true", help="do not write the figure")
     if device:
-        p.add_argument("--device", default="runtime", help="runtime | cpp | cuda (default: runtime)")
-        p.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
+        p.add_argument("--device", default=device, choices=("runtime", "cpp", "cuda"), help="Brian2 device")
+        p.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
+
+
+def _formulation(p):
+    p.add_argument("--formulation", default="event", choices=("event", "naive", "accumulator"),
+                   help="form of the Clopath rule (the three agree to 1e-9; accumulator is the fast one)")
+
+
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None and False (flags, defaults explained in the text)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _add(sub, name, help):
+    """A subcommand whose --help shows every option's default."""
+    return sub.add_parser(name, help=help, description=help, formatter_class=_Defaults)
 
 
 def build_parser():
@@ -41,18 +61,18 @@ def build_parser():
 
     neuron = sub.add_parser("neuron", help="single-neuron demos")
     nsub = neuron.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    bac = nsub.add_parser("bac", help="BAC firing: soma only / apical only / paired")
+    bac = _add(nsub, "bac", "BAC firing: soma only / apical only / paired")
     _common(bac)
     bac.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after somatic onset (ms)")
     bac.add_argument("--soma-amp", type=float, default=1.9, help="somatic pulse (nA, 5 ms)")
     bac.add_argument("--apical-amp", type=float, default=1.0, help="apical pulse (nA, 5 ms)")
 
-    pairing = sub.add_parser("pairing", help="the Grewe pairing experiment (main job)")
-    _common(pairing)
-    pairing.set_defaults(device="cpp")
+    pairing = _add(sub, "pairing", "the Grewe pairing experiment (main job)")
+    _common(pairing, device="cpp")
+    _formulation(pairing)
     pairing.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after s2 arrival (ms)")
-    pairing.add_argument("--n-pairings", type=int, default=8, help="trials per induction block (default 8)")
-    pairing.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (default 10: 0.1 Hz)")
+    pairing.add_argument("--n-pairings", type=int, default=8, help="trials per induction block")
+    pairing.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (10 s: 0.1 Hz)")
     pairing.add_argument("--window", default="-20,-10,-5,0,5,10,20,40",
                          help="apical delays (ms) of the coincidence-window sweep, comma-separated")
     pairing.add_argument("--counts", default="1,2,4,8,16", help="pairing counts of the sweep, comma-separated")
@@ -60,67 +80,76 @@ def build_parser():
 
     plast = sub.add_parser("plasticity", help="plasticity protocols")
     psub = plast.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    clamp = psub.add_parser("clamp", help="voltage clamp: dw per presynaptic spike vs clamp voltage")
+    clamp = _add(psub, "clamp", "voltage clamp: dw per presynaptic spike vs clamp voltage")
     _common(clamp)
-    clamp.add_argument("--params", default="visual", help="visual | somatosensory | hippocampal | nest")
+    clamp.add_argument("--params", default="visual", choices=("visual", "somatosensory", "hippocampal", "nest"),
+                       help="Clopath rule preset")
     clamp.add_argument("--points", type=int, default=41, help="number of clamp voltages from -80 to 0 mV")
-    freq = psub.add_parser("frequency", help="Sjöström 2001 frequency dependence on the AdEx-Clopath neuron")
-    _common(freq)
-    freq.set_defaults(device="cpp")
+    freq = _add(psub, "frequency", "Sjöström 2001 frequency dependence on the AdEx-Clopath neuron")
+    _common(freq, device="cpp")
+    _formulation(freq)
     freq.add_argument("--rates", default="0.1,10,20,40,50", help="pairing rates (Hz), comma-separated")
-    freq.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
-    win = psub.add_parser("window", help="STDP window: pairs at 20 Hz, delta t from -15 to +15 ms")
-    _common(win)
-    win.set_defaults(device="cpp")
+    freq.add_argument("--groups", type=int, default=None,
+                      help="groups of 5 pairings (default: 15; the authors' schedule: 10 at 0.1 Hz)")
+    freq.add_argument("--schedule", default="sjostrom", choices=("sjostrom", "authors"),
+                      help="sjostrom: the published protocol; authors: the schedule of Clopath's ModelDB code "
+                           "(6 post spikes in post-pre groups, 10 groups at 0.1 Hz, groups every 10 s)")
+    freq.add_argument("--neuron", default=None, choices=("clopath2010", "clopath2010-code", "nest"),
+                      help="AdEx preset (default: clopath2010; with --schedule authors: clopath2010-code, "
+                           "reset -49.5 mV and jumps at the end of the spike as in the authors' code)")
+    win = _add(psub, "window", "STDP window: pairs at 20 Hz, delta t from -15 to +15 ms")
+    _common(win, device="cpp")
+    _formulation(win)
     win.add_argument("--delta-ts", default=",".join(str(d) for d in range(-15, 16)),
                      help="delta t = t_post - t_pre (ms), comma-separated")
     win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
-    win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings (default 15)")
-    figs = sub.add_parser("figures", help="regenerate every figure in figures/ from code (a few minutes)")
-    figs.add_argument("--figures", default="figures", metavar="DIR", help="output folder (default: figures)")
+    win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings")
+    figs = _add(sub, "figures", "regenerate every figure in figures/ from code (a few minutes)")
+    figs.add_argument("--figures", default="figures", metavar="DIR", help="output folder")
     figs.add_argument("--json", action="store_true", help="print the written paths as JSON")
 
-    sw = sub.add_parser("sweep", help="compile a protocol once and re-run it over a parameter grid")
+    sw = _add(sub, "sweep", "compile a protocol once and re-run it over a parameter grid")
     sw.add_argument("protocol", help="pairing")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
                     help="a sweep parameter (pairing: apical_delay [ms], apical_amp [nA]); repeat for a grid")
-    sw.add_argument("--processes", type=int, default=2, help="runs in parallel (default 2)")
+    sw.add_argument("--processes", type=int, default=2, help="runs in parallel")
     sw.add_argument("--checkpoint", default=None, metavar="FILE",
                     help="JSON-lines file: finished points are saved as they end, and skipped when resuming")
     sw.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (pairing)")
     sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    sw.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
+    sw.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
 
-    learn = sub.add_parser("learn", help="representation learning with CLAPP and its rivals, layer-wise readouts")
+    learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
     learn.add_argument("--rule", default="clapp", help="clapp | clapp-fb | dfa | pc | bp | random | all, "
-                       "or a comma-separated list (default: clapp)")
-    learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10 (default: mnist5k)")
+                       "or a comma-separated list")
+    learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
     learn.add_argument("--preset", default=None, help="mnist5k | digits | stl10-paper (default: the data set's)")
-    learn.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    learn.add_argument("--seeds", type=int, default=3, help="number of seeds")
     learn.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
     learn.add_argument("--max-train-images", type=int, default=None, help="images per epoch (default: all)")
-    learn.add_argument("--out", default="runs/learn", help="folder for checkpoints and results (default runs/learn)")
+    learn.add_argument("--out", default="runs/learn", help="folder for checkpoints and results")
     learn.add_argument("--data-dir", default=None, help="folder with the STL-10 binary files (stl10 only)")
     learn.add_argument("--unlabeled", action="store_true", help="stl10: also train on the 100 000 unlabeled images")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    learn.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures (default: figures)")
+    learn.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures")
     learn.add_argument("--no-figure", action="store_true", help="do not write figures/readout.png")
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    bc = bsub.add_parser("clopath", help="N AdEx-Clopath neurons x K plastic Poisson inputs (NEST-mirroring)")
+    bc = _add(bsub, "clopath", "N AdEx-Clopath neurons x K plastic Poisson inputs (NEST-mirroring)")
     bc.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     bc.add_argument("--neurons", type=int, default=1000)
     bc.add_argument("--inputs", type=int, default=200)
     bc.add_argument("--rate", type=float, default=10.0, help="input rate (Hz)")
     bc.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
-    bc.add_argument("--device", default="cpp", help="cpp | runtime | cuda (default: cpp)")
+    bc.add_argument("--device", default="cpp", choices=("runtime", "cpp", "cuda"), help="Brian2 device")
     bc.add_argument("--threads", type=int, default=1, help="OpenMP threads (cpp)")
     bc.add_argument("--drive", type=float, default=500.0, help="constant drive (pA)")
-    bc.add_argument("--formulation", default="accumulator", help="accumulator | event | naive")
-    bc.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
+    bc.add_argument("--formulation", default="accumulator", choices=("accumulator", "event", "naive"),
+                    help="form of the Clopath rule")
+    bc.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
     bc.add_argument("--compile-only", action="store_true", help="generate and compile, do not run")
     bc.add_argument("--compute-capability", type=float, default=None,
                     help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
@@ -195,9 +224,12 @@ def _cmd_bench(args):
 def _cmd_frequency(args):
     from .protocols.frequency import rms_vs_data, run_frequency
 
+    neuron = args.neuron or ("clopath2010-code" if args.schedule == "authors" else "clopath2010")
     res = run_frequency(rates=_floats("--rates", args.rates), n_groups=args.groups, dt=_ms(args.dt),
-                        device=args.device, report="stderr")
+                        device=args.device, report="stderr", schedule=args.schedule, neuron=neuron,
+                        formulation=args.formulation)
     out = res.to_dict()
+    out["neuron"] = neuron
     out["rms_vs_data"] = rms_vs_data(res.rows)
     _emit(args, out, res, "frequency", lambda: [
         f"rate {r['rate_hz']:5g} Hz  delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}"
@@ -208,7 +240,7 @@ def _cmd_window(args):
     from .protocols.frequency import run_window
 
     res = run_window(delta_ts=_floats("--delta-ts", args.delta_ts), rate=args.rate, n_groups=args.groups,
-                     dt=_ms(args.dt), device=args.device, report="stderr")
+                     dt=_ms(args.dt), device=args.device, report="stderr", formulation=args.formulation)
     _emit(args, res.to_dict(), res, "window", lambda: [
         f"delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}" for r in res.rows])
 
@@ -281,7 +313,7 @@ def _cmd_pairing(args):
     rule = preset("clopath", "visual")
     if args.theta_plus is not None:
         rule = rule.with_(theta_plus=args.theta_plus * mV)
-    res = run_pairing(cfg, rule=rule, device=args.device, report="stderr")
+    res = run_pairing(cfg, rule=rule, device=args.device, report="stderr", formulation=args.formulation)
     out = res.to_dict()
     fig_path = None
     if not args.no_figure:
@@ -335,7 +367,11 @@ COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
+        return exc.code
+
     try:
         import matplotlib
 

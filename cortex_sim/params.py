@@ -166,8 +166,13 @@ class ClopathParams(_Params):
     u_ref_squared: Quantity = P(60 * mV**2, mV**2, "homeostatic reference u_ref^2", positive=True, source="Clopath 2010")
     tau_ubarbar: Quantity = P(1 * second, ms, "homeostatic averaging time constant", tau=True,
                               source="Clopath 2010 (about 1 s); NEST uses 500 ms")
+    # The authors' code (ModelDB 144566, VoTri.m, dt = 1 ms) reads u_md(t-3), and u_md(t) is the filter
+    # *before* it has seen u(t-1) (u_md(t+1) = u(t)/tau + (1 - 1/tau) u_md(t)): the filtered voltage it
+    # uses is effectively 4 ms old, not 3. We keep the 3 ms the code's comment states (the Sjöström
+    # table moves by less than 0.01 between 3 and 4 ms; see README) and NEST's 5 ms in its preset.
     delay_u_bars: Quantity = P(3 * ms, ms, "read-out delay eps of u_bar_minus/u_bar_plus", nonnegative=True,
-                               source="Clopath's ModelDB 144566 code (3 ms); NEST default 5 ms")
+                               source="Clopath's ModelDB 144566 code (3 ms as commented, 4 ms effective); "
+                                      "NEST default 5 ms")
     w_min: float = P(0.0, _DIMLESS, "lower weight bound", source="hard bound")
     w_max: float = P(1.0, _DIMLESS, "upper weight bound", source="hard bound")
     homeostasis: str = field(default="off", metadata=dict(
@@ -175,10 +180,17 @@ class ClopathParams(_Params):
             "u - E_L averaged over tau_ubarbar, as in the paper), or 'nest' (NEST's convention: "
             "u_bar_bar is the absolute filtered voltage, about -70 mV)"))
 
+    ltp_integration: str = field(default="exact", metadata=dict(
+        doc="how LTP integrates the presynaptic trace over one step: 'exact' (x_bar tau_x (e^{dt/tau_x} - 1), "
+            "one spike contributes exactly 1, as in continuous time) or 'dt' (x_bar dt, NEST 3.10's "
+            "clopath_archiving_node: 0.33 % less LTP at dt = 0.1 ms)"))
+
     HOMEOSTASIS = ("off", "relative", "nest")
+    LTP_INTEGRATION = ("exact", "dt")
 
     def _check(self):
         check_choice("ClopathParams.homeostasis", self.homeostasis, self.HOMEOSTASIS)
+        check_choice("ClopathParams.ltp_integration", self.ltp_integration, self.LTP_INTEGRATION)
         if self.w_max < self.w_min:
             raise ParameterError(
                 f"ClopathParams.w_max: got {self.w_max}; allowed: >= w_min ({self.w_min})")
@@ -204,8 +216,9 @@ CLOPATH_PRESETS = {
                                    tau_minus=6 * ms, tau_plus=5 * ms),
     "hippocampal": ClopathParams(theta_minus=-41 * mV, theta_plus=-38 * mV, A_LTD=38e-5 / mV,
                                  A_LTP=2e-5 / mV**2, tau_x=16 * ms),
-    # NEST 3.10 clopath_archiving_node / clopath_synapse defaults (Wmax 100 as in NEST)
-    "nest": ClopathParams(delay_u_bars=5 * ms, tau_ubarbar=500 * ms, w_max=100.0),
+    # NEST 3.10 clopath_archiving_node / clopath_synapse defaults (Wmax 100 as in NEST), LTP integrated
+    # with x_bar dt as NEST does
+    "nest": ClopathParams(delay_u_bars=5 * ms, tau_ubarbar=500 * ms, w_max=100.0, ltp_integration="dt"),
 }
 
 
@@ -238,8 +251,14 @@ class AdExParams(_Params):
     V_clamp: Quantity = P(33 * mV, mV, "voltage held during the spike", source="NEST aeif_psc_delta_clopath")
     t_clamp: Quantity = P(2 * ms, ms, "duration of the spike clamp", nonnegative=True, source="Clopath 2010")
     V_reset: Quantity = P(-60 * mV, mV, "reset after the clamp", source="NEST aeif_psc_delta_clopath")
+    jumps_at: str = field(default="onset", metadata=dict(
+        doc="when w_ad += b, z = I_sp and V_T = V_Tmax happen: 'onset' (at threshold, as the paper's "
+            "equations and NEST) or 'end' (at the end of the 2 ms spike, as the authors' aEIF.m)"))
+
+    JUMPS_AT = ("onset", "end")
 
     def _check(self):
+        check_choice("AdExParams.jumps_at", self.jumps_at, self.JUMPS_AT)
         if self.V_reset >= self.V_peak:
             raise ParameterError(
                 f"AdExParams.V_reset: got {self.V_reset!s}; allowed: below V_peak ({self.V_peak!s})")
@@ -252,6 +271,10 @@ ADEX_PRESETS = {
     "clopath2010": AdExParams(),
     # NEST 3.10 aeif_psc_delta_clopath defaults, with V_th_max = -30.4 mV (sign fixed) and b = 80.5 pA
     "nest": AdExParams(b=80.5 * pA),
+    # what the authors' code (ModelDB 144566, aEIF.m) really does: after the 2 ms spike the voltage
+    # restarts from E_L + 15 + 6.0984 = -49.5 mV, and the adaptation, after-depolarisation and
+    # threshold jumps happen then (at the end of the spike), not at threshold
+    "clopath2010-code": AdExParams(V_reset=-49.5 * mV, jumps_at="end"),
 }
 
 

@@ -126,7 +126,7 @@ def plot_frequency(result, ax=None):
         rows = sorted((r for r in result.rows if r["delta_t_ms"] == dtm), key=lambda r: r["rate_hz"])
         if rows:
             ax.plot([r["rate_hz"] for r in rows], [r["w_ratio"] - 1 for r in rows], "o-", color=color,
-                    label=f"model, delta t = {dtm:+g} ms")
+                    label=f"model ({getattr(result, 'schedule', 'sjostrom')} schedule), delta t = {dtm:+g} ms")
         data = sorted((k[0], v) for k, v in SJOSTROM_2001.items() if k[1] == dtm)
         ax.errorbar([d[0] for d in data], [d[1][0] for d in data], yerr=[d[1][1] for d in data],
                     fmt="s", mfc="none", color=color, capsize=3, label=f"Sjöström 2001, {dtm:+g} ms")

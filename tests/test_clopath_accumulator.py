@@ -35,7 +35,7 @@ def test_accumulator_equals_naive(device, duration):
 
 @pytest.mark.codegen_independent
 def test_ring_buffer_delays_by_n_steps():
-    from cortex_sim.plasticity.accumulator import ring_delay_function
+    from cortex_sim.plasticity.traces import ring_delay_function
 
     f = ring_delay_function("ring_test", 2, 3, init=-70.0)
     fn = f.pyfunc

@@ -11,15 +11,15 @@ import pytest
 from brian2 import second
 
 from cortex_sim.errors import ParameterError
-from cortex_sim.protocols.pairing import PairingConfig, run_pairing
+from cortex_sim.protocols.pairing import PairingConfig
 
 FAST = dict(trial_interval=1 * second, test_interval=0.5 * second, window_delays=(-20.0, 0.0, 20.0),
             pairing_counts=(2, 8))
 
 
 @pytest.fixture(scope="module")
-def result():
-    return run_pairing(PairingConfig(**FAST), device="cpp")
+def result(pairing_fast_event):
+    return pairing_fast_event
 
 
 @pytest.mark.standalone

@@ -2,12 +2,16 @@
 
 NEST: aeif_psc_delta_clopath + clopath_synapse (V_th_max = -30.4 mV), pre spikes via
 spike_generator -> parrot_neuron, post spikes forced by a step_current_generator. cortex_sim: the
-'nest' AdEx and Clopath presets, the same pulses. Agreement measured 2026-11-29: post spike times
-identical (up to NEST's end-of-step time stamp, 0.1 ms), weights after each of the 15 groups
-within 7 % of the weight change (0.006 absolute on w0 = 0.5). Residuals: RK4 at 0.1 ms vs NEST's
-adaptive RKF45, the exact integral of the presynaptic trace over a step (factor 1.0033 on LTP) vs
-NEST's dt * x_bar, and the PSP arriving 0.2 ms later in NEST (its synaptic delay is dendritic for
-the rule; see cortex_sim/protocols/nest_reference.py). Tolerance: 10 % of the change + 1e-3.
+'nest' AdEx and Clopath presets (the latter integrates LTP with x_bar dt, NEST's convention), the
+same step-exact 1 ms pulses. Agreement measured 2026-11-30: post spike times identical (up to NEST's
+end-of-step time stamp, 0.1 ms); residual of the weight after every one of the 15 groups, as a
+fraction of NEST's weight change (and absolute, w0 = 0.5):
+- 20 Hz, +10 ms: 0.38 after group 1 (abs 0.0004, a change of 0.001) falling to 0.057 after group 15;
+- 20 Hz, -10 ms: 0.0046 after every group;  50 Hz, -10 ms: 0.054;  10 Hz, +10 ms: 0.032.
+(Before the LTP convention and the step-exact pulse: 0.39 -> 0.068, 0.0047, 0.067, 0.039.)
+What remains: RK4 at 0.1 ms vs NEST's adaptive RKF45, and the PSP arriving 0.2 ms later in NEST
+(its synaptic delay is dendritic for the rule; see cortex_sim/protocols/nest_reference.py).
+Tolerance: 6 % of the change + 5e-4.
 """
 
 import numpy as np
@@ -42,6 +46,6 @@ def test_weights_after_every_group_match_nest():
         ours_post = res.spike_times_s[k]
         assert len(post) == len(ours_post) == 5 * n_groups
         assert np.abs(post - ours_post - 1e-4).max() < 1e-9 + 1e-4   # same step (NEST stamps the end)
-        tol = 0.10 * np.abs(w_nest - 0.5) + 1e-3
+        tol = 0.06 * np.abs(w_nest - 0.5) + 5e-4
         assert np.all(np.abs(w_ours - w_nest) <= tol), (rate, dtm, w_ours - w_nest)
         assert abs(w_nest[-1] - 0.5) > 0.001                           # the comparison is not vacuous

@@ -7,6 +7,7 @@ of one step cannot poison the other variables)::
     tau_wad dw_ad/dt = a (u - E_L) - w_ad          (frozen during the spike clamp, as in NEST)
     tau_z dz/dt = -z;   tau_VT dV_T/dt = V_Trest - V_T
     at u >= V_peak: u = V_clamp for t_clamp, then V_reset; w_ad += b; z = I_sp; V_T = V_Tmax
+    (the jumps at threshold, or at the end of the clamp with ``jumps_at='end'`` as the authors' code)
 
 References: Clopath et al. 2010 Nat. Neurosci. 13:344; Brette & Gerstner 2005; NEST 3.10
 ``aeif_psc_delta_clopath``.
@@ -52,9 +53,11 @@ def adex_clopath(params: AdExParams | str = "clopath2010", *, dt=0.1 * ms, curre
         params = preset("adex", params)
     check_quantity("dt", dt, ms, positive=True)
     eqs = substitute(Equations(ADEX_EQS), I_CURRENT=f"({current})")
+    jumps = "w_ad += b\nz = I_sp\nV_T = V_Tmax"
+    at_onset = params.jumps_at == "onset"
     reset, refractory, events, code = spike_clamp_spec(
         "u", "V_clamp", "V_reset", params.t_clamp, dt,
-        extra_reset="w_ad += b\nz = I_sp\nV_T = V_Tmax")
+        extra_reset=jumps if at_onset else "", extra_unclamp="" if at_onset else jumps)
     return NeuronModel(
         name="adex_clopath", equations=eqs, voltage="u", rest=params.E_L,
         threshold="u >= V_peak", reset=reset, refractory=refractory, events=events,

@@ -74,7 +74,7 @@ class NeuronModel:
     filtered_voltage: str | None = None  # voltage seen by the u_bar filters (default: voltage)
 
 
-def spike_clamp_spec(voltage, v_clamp_name, v_reset_name, t_clamp, dt, extra_reset=""):
+def spike_clamp_spec(voltage, v_clamp_name, v_reset_name, t_clamp, dt, extra_reset="", extra_unclamp=""):
     """Threshold-free part of a 'clamp the spike, then reset' mechanism shared by the models.
 
     At a spike the voltage is set to ``v_clamp`` and held for ``t_clamp`` (Brian2 refractoriness
@@ -83,17 +83,19 @@ def spike_clamp_spec(voltage, v_clamp_name, v_reset_name, t_clamp, dt, extra_res
     V_clamp at the end of the spike step and the following t_clamp/dt - 1 steps, and V_reset one
     step later.
 
+    ``extra_reset`` runs at the spike (threshold), ``extra_unclamp`` when the clamp ends.
+
     Returns
     -------
     reset : str, refractory : Quantity, events : dict, event_code : dict
     """
     n_clamp = int(round(float(t_clamp / dt)))
     if n_clamp == 0:
-        return f"{voltage} = {v_reset_name}\n{extra_reset}", 0 * ms, {}, {}
+        return f"{voltage} = {v_reset_name}\n{extra_reset}\n{extra_unclamp}", 0 * ms, {}, {}
     reset = f"{voltage} = {v_clamp_name}\nclamped = 1\n{extra_reset}"
     refractory = (n_clamp + 1) * dt
     events = {"unclamp": f"clamped > 0.5 and timestep(t - lastspike, dt) >= {n_clamp}"}
-    code = {"unclamp": f"{voltage} = {v_reset_name}\nclamped = 0"}
+    code = {"unclamp": f"{voltage} = {v_reset_name}\nclamped = 0\n{extra_unclamp}"}
     return reset, refractory, events, code
 
 

@@ -7,16 +7,27 @@ Between two presynaptic arrivals t_a < t_b of neuron i, the LTP of synapse i -> 
 
 so one accumulator per *postsynaptic neuron*, ``P_j(t) = sum_{s <= t} exp(-(s - T)/tau_x) L_j(s)``,
 is enough: at each arrival the synapse adds ``xbar_i exp((t - T)/tau_x) (P_j - G_ij)`` (xbar_i read
-at t_b before its own increment) and stores ``G_ij = P_j``. The reference time T is re-based every
-``rebase_tau`` time constants (the only periodic per-synapse work, a few times per 100 ms) so that
-the exponentials stay inside double range. LTD is unchanged (one update per arrival).
+at t_b before its own increment) and stores ``G_ij = P_j``. LTD is unchanged (one update per
+arrival).
+
+Re-basing. The reference time T moves forward every ``rebase_tau`` time constants (K steps), so
+that ``exp((t - T)/tau_x)`` stays small. At a re-base every synapse *folds its pending LTP into
+w* (the lump above, evaluated at the last step of the old frame) and restarts with ``G_ij = 0``
+while the accumulators restart at ``P_j = 0``. Nothing is carried from frame to frame but w, so no
+pending LTP is lost however long an input stays silent (an earlier version carried ``G_ij`` across
+frames, multiplied by e^5 per re-base and clipped at 1e100: after about 4 s of presynaptic silence
+all pending LTP was lost). The re-base is the only periodic per-synapse work, a few times per
+100 ms.
+
+One accumulator per postsynaptic group: several accumulator projections onto one group share
+``P_j`` when they have the same rule parameters and broadcast gates (else a clear error).
 
 Cost per step: one accumulator update per postsynaptic neuron and one trace decay per presynaptic
 neuron; per arrival: one update per outgoing synapse. The cost no longer depends on how long the
 neurons spend above theta_plus.
 
 Bound semantics: w is clipped to [w_min, w_max] at each arrival (after the pending LTP and after
-the LTD), not at every step. Without bounds being reached it equals the per-step rule exactly; the
+the LTD) and at each re-base, not at every step. Without bounds being reached it equals the per-step rule exactly; the
 LTP since the last arrival is pending until the next one (:meth:`AccumulatorSynapses.weights`
 applies it at the end of a run).
 
@@ -27,54 +38,19 @@ formulations (2 x eps/dt copies per neuron and step).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Function, Synapses, ms, second
+from brian2 import Synapses, ms, second
 
 from ..devices import shared_clock, stable_clock
 from ..errors import ParameterError, check_number
 from ..params import ClopathParams
 from .broadcast import Broadcast
-from .clopath import ClopathSynapses, connect_and_schedule, presynaptic_trace_updater, trace_step_factor
+from .traces import ClopathSynapses, connect_and_schedule, presynaptic_trace_updater, trace_step_factor
 
-__all__ = ["ring_delay_function", "accumulator_synapses", "AccumulatorSynapses"]
-
-
-def ring_delay_function(name: str, n: int, n_delay: int, init: float, n_buffers: int = 2) -> Function:
-    """A Brian2 function ``name(value, which, idx, step)`` implementing ``n_buffers`` ring buffers.
-
-    At step ``step`` it stores ``value`` for neuron ``idx`` of buffer ``which`` and returns the value
-    stored ``n_delay - 1`` steps earlier; called at the end of each step, the result is the value of
-    ``n_delay`` steps before the *next* step, as the shift register gives.
-    """
-    size = n_buffers * n * n_delay
-    buf = np.full((n_buffers, n, n_delay), float(init))
-
-    def ring(value, which, idx, step):
-        which = int(np.asarray(which).flat[0])
-        step = int(np.asarray(step).flat[0])
-        b = buf[which]
-        b[idx, step % n_delay] = value
-        return b[idx, (step + 1) % n_delay].copy()
-
-    f = Function(ring, arg_units=[1, 1, 1, 1], return_unit=1,
-                 arg_types=["float", "integer", "integer", "integer"], return_type="float",
-                 stateless=False)
-    cpp = f"""
-    static double* _{name}_buf = 0;
-    double {name}(double value, int which, int idx, int64_t step) {{
-        if (!_{name}_buf) {{
-            _{name}_buf = new double[{size}];
-            for (int k = 0; k < {size}; k++) _{name}_buf[k] = {float(init)!r};
-        }}
-        double* b = _{name}_buf + ((size_t)which * {n} + (size_t)idx) * {n_delay};
-        b[step % {n_delay}] = value;
-        return b[(step + 1) % {n_delay}];
-    }}
-    """
-    f.implementations.add_implementation("cpp", code=cpp, name=name)
-    return f
+__all__ = ["accumulator_synapses", "AccumulatorSynapses"]
 
 
 @dataclass
@@ -125,16 +101,11 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     K = max(1, int(round(rebase_tau * float(params.tau_x) / float(dt))))
     ns = params.namespace()
     ns.update({f"{name}_M": broadcast.timed_array(), f"{name}_G": gate.timed_array(),
-               "x_step": trace_step_factor(params, dt) * second, "K_rebase": K,
-               "big": 1e100 * second})
+               "x_step": trace_step_factor(params, dt) * second, "K_rebase": K, "dt_step": dt})
     mod = f"{name}_M(t)*{name}_G(t)"
     t_ref = "((timestep(t, dt)//K_rebase)*K_rebase*dt)"
-    # per-neuron LTP accumulator, after the resets (the event formulation's LTP slot)
-    post.namespace.update(ns)
-    post.run_regularly(
-        f"P_ltp += exp(-(t - {t_ref})/tau_x)*{mod}*A_LTP*int({voltage} > theta_plus)"
-        f"*int(ubar_plus_eps > theta_minus)*({voltage} - theta_plus)*(ubar_plus_eps - theta_minus)*x_step",
-        when="after_resets", order=10, name=f"{name}_accumulate", clock=shared_clock(dt))
+    rebase_clock = stable_clock(K * dt, f"{name}_rebase_clock")
+    _post_accumulator(post, params, broadcast, gate, K, dt, voltage, ns, mod, t_ref, name, rebase_clock)
     v = f"{voltage}_post"
     # pending LTP since the last arrival, then remember where the accumulator stands
     lump = (f"w = clip(w + xbar_pre*exp((t - {t_ref})/tau_x)*(P_ltp_post - G_syn), w_min, w_max)\n"
@@ -150,13 +121,38 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
                  on_pre=on_pre, namespace=ns, name=name, clock=shared_clock(dt),
                  delay={k: delay for k in on_pre})
     connect_and_schedule(S, connect, w0)
-    # re-base the reference time T every K steps, at the start of the step (synapses, then neurons)
-    rebase_clock = stable_clock(K * dt, f"{name}_rebase_clock")
-    S.run_regularly("G_syn = clip((G_syn - P_ltp_post)*exp(K_rebase*dt_step/tau_x), -big, big)",
+    # re-base at the start of step mK: fold the LTP pending at the end of step mK - 1 (old frame,
+    # t - T = (K - 1) dt; x_bar has not changed since that step's LTD) into w, restart G at 0;
+    # then (order 1) the accumulators restart at 0. Nothing but w crosses the frame boundary.
+    S.run_regularly("w = clip(w + xbar_pre*exp((K_rebase - 1)*dt_step/tau_x)*(P_ltp_post - G_syn), w_min, w_max)\n"
+                    "G_syn = 0*second",
                     clock=rebase_clock, when="start", order=0, name=f"{name}_rebase_syn")
-    S.namespace["dt_step"] = dt
-    post.run_regularly("P_ltp = 0*second", clock=rebase_clock, when="start", order=1,
-                       name=f"{name}_rebase_post")
     objects = [S, presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt, delay=delay)]
     return AccumulatorSynapses(S, objects, params, "accumulator", pre=pre, post=post, dt=dt,
                                rebase_steps=K)
+
+
+_ACC_ATTR = "_cortex_ltp_accumulator"  # on the target group: the key of its one accumulator
+
+
+def _post_accumulator(post, params, broadcast, gate, K, dt, voltage, ns, mod, t_ref, name, rebase_clock):
+    """Create the per-neuron LTP accumulator P_ltp of ``post`` once; later projections share it."""
+    key = (json.dumps(params.to_dict(), sort_keys=True), broadcast.values.tobytes(), float(broadcast.dt),
+           gate.values.tobytes(), float(gate.dt), K, float(dt), voltage)
+    existing = getattr(post, _ACC_ATTR, None)
+    if existing is not None:
+        if existing != key:
+            raise ParameterError(
+                f"post: group {post.name!r} already has an LTP accumulator for other rule parameters or "
+                "broadcast gates; allowed: accumulator projections onto one group with the same rule and "
+                "gates (use formulation='event' for a projection with its own rule or gate)")
+        return
+    # per-neuron LTP accumulator, after the resets (the event formulation's LTP slot)
+    post.namespace.update(ns)
+    post.run_regularly(
+        f"P_ltp += exp(-(t - {t_ref})/tau_x)*{mod}*A_LTP*int({voltage} > theta_plus)"
+        f"*int(ubar_plus_eps > theta_minus)*({voltage} - theta_plus)*(ubar_plus_eps - theta_minus)*x_step",
+        when="after_resets", order=10, name=f"{name}_accumulate", clock=shared_clock(dt))
+    post.run_regularly("P_ltp = 0*second", clock=rebase_clock, when="start", order=1,
+                       name=f"{name}_rebase_post")
+    setattr(post, _ACC_ATTR, key)

@@ -15,7 +15,8 @@ Discretisation (shared by the event-driven binding, the naive binding and the Nu
 within step n, after the neuron update and the spike reset/clamp, (1) LTP is applied if
 u > theta_plus and the delayed ubar_plus > theta_minus, with the presynaptic trace integrated
 exactly over the step, ``xbar(t_n) tau_x (exp(dt/tau_x) - 1)`` (so one presynaptic spike
-contributes exactly 1 to the integral of xbar, as in continuous time); (2) LTD is applied for
+contributes exactly 1 to the integral of xbar, as in continuous time; ``ltp_integration='dt'``
+uses NEST's ``xbar(t_n) dt`` instead, see :mod:`.traces`); (2) LTD is applied for
 each presynaptic spike arriving at step n; (3) at the end of the step the trace of the arriving
 spikes is incremented by 1/tau_x and the eps-delay register is shifted. A spike arriving at step
 n therefore potentiates from step n + 1 on, and LTD precedes nothing of its own trace, as in NEST's
@@ -28,126 +29,30 @@ have it. Presynaptic traces are per neuron (clock-driven, exact decay), not per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from brian2 import Synapses, mV, ms, second, volt
+from brian2 import Synapses, ms, second, volt
 
+from ..devices import shared_clock
 from ..errors import ParameterError, check_choice, check_quantity
 from ..params import ClopathParams
-from ..devices import shared_clock
+from .accumulator import accumulator_synapses
 from .broadcast import Broadcast
+from .traces import (ClopathSynapses, connect_and_schedule, post_trace_spec, presynaptic_trace_updater,
+                     set_filtered_voltage, trace_step_factor)
 
 __all__ = ["post_trace_spec", "clopath_synapses", "clopath_kernel", "ClopathSynapses",
            "trace_step_factor", "FORMULATIONS", "set_filtered_voltage"]
 
-FORMULATIONS = ("event", "naive")  # "accumulator": see cortex_sim.plasticity.accumulator
-
-
-def trace_step_factor(params: ClopathParams, dt) -> float:
-    """Exact integral of a unit-height exponential trace over one step, in seconds."""
-    tau = float(params.tau_x)
-    return tau * np.expm1(float(dt) / tau)
-
-
-@dataclass
-class TraceSpec:
-    """Postsynaptic additions made by :func:`post_trace_spec`."""
-
-    equations: str
-    ltp_condition: str
-    register_code: str | None
-    namespace: dict
-    init: dict
-    n_delay: int
-
-
-def post_trace_spec(params: ClopathParams, voltage: str, rest, dt, filtered_voltage=None,
-                    delay_impl: str = "register", n_neurons: int = 1, group_name: str = "post") -> TraceSpec:
-    """Equations of the postsynaptic traces for voltage ``voltage``.
-
-    ``ubar_minus_eps`` and ``ubar_plus_eps`` are the filtered voltages read ``delay_u_bars``
-    late, implemented as a shift register of ``round(delay_u_bars/dt)`` stages (NEST's ring
-    buffer in Brian2 form, exact, works on every device).
-    """
-    check_quantity("dt", dt, ms, positive=True)
-    check_choice("delay_impl", delay_impl, ("register", "ring"))
-    fv = filtered_voltage or voltage
-    ring = {}
-    n = int(round(float(params.delay_u_bars / dt)))
-    if abs(n * float(dt) - float(params.delay_u_bars)) > 1e-9 * float(dt) + 1e-12:
-        raise ParameterError(
-            f"ClopathParams.delay_u_bars: got {params.delay_u_bars!s}; allowed: a multiple of "
-            f"dt ({dt!s})")
-    lines = [
-        f"dubar_minus/dt = ({fv} - ubar_minus)/tau_minus : volt  # low-passed voltage for LTD",
-        f"dubar_plus/dt = ({fv} - ubar_plus)/tau_plus : volt     # low-passed voltage for LTP",
-    ]
-    init = dict(ubar_minus=rest, ubar_plus=rest)
-    code = None
-    if n == 0:
-        lines += ["ubar_minus_eps = ubar_minus : volt  # no read-out delay",
-                  "ubar_plus_eps = ubar_plus : volt    # no read-out delay"]
-    elif delay_impl == "ring":
-        from .accumulator import ring_delay_function
-
-        fname = f"ring_{group_name}"
-        lines += ["ubar_minus_eps : volt  # ubar_minus read eps late (ring buffer)",
-                  "ubar_plus_eps : volt   # ubar_plus read eps late (ring buffer)"]
-        init.update(ubar_minus_eps=rest, ubar_plus_eps=rest)
-        code = (f"ubar_minus_eps = {fname}(ubar_minus/mV, 0, i, timestep(t, dt))*mV\n"
-                f"ubar_plus_eps = {fname}(ubar_plus/mV, 1, i, timestep(t, dt))*mV")
-        ring = {fname: ring_delay_function(fname, n_neurons, n, float(rest / mV)), "mV": mV}
-    else:
-        for k in range(1, n + 1):
-            lines.append(f"ubm_{k} : volt  # ubar_minus {k} steps ago")
-            lines.append(f"ubp_{k} : volt  # ubar_plus {k} steps ago")
-            init[f"ubm_{k}"] = rest
-            init[f"ubp_{k}"] = rest
-        lines += [f"ubar_minus_eps = ubm_{n} : volt  # ubar_minus read eps late",
-                  f"ubar_plus_eps = ubp_{n} : volt   # ubar_plus read eps late"]
-        shifts = [f"ubm_{k} = ubm_{k - 1}\nubp_{k} = ubp_{k - 1}" for k in range(n, 1, -1)]
-        code = "\n".join(shifts + ["ubm_1 = ubar_minus", "ubp_1 = ubar_plus"])
-    if params.homeostasis == "off":
-        lines.append("A_LTD_eff = A_LTD : 1/volt  # constant LTD amplitude")
-    elif params.homeostasis == "relative":
-        lines += ["dubarbar/dt = (ubar_minus - E_rest - ubarbar)/tau_ubarbar : volt  # mean depolarisation",
-                  "A_LTD_eff = A_LTD*ubarbar**2/u_ref_squared : 1/volt  # homeostatic LTD amplitude"]
-        init["ubarbar"] = np.sqrt(float(params.u_ref_squared)) * volt
-    else:  # 'nest': NEST squares the absolute filtered voltage
-        lines += ["dubarbar/dt = (ubar_minus - ubarbar)/tau_ubarbar : volt  # NEST u_bar_bar (absolute)",
-                  "A_LTD_eff = A_LTD*ubarbar**2/u_ref_squared : 1/volt  # NEST's homeostatic A_LTD"]
-        init["ubarbar"] = rest
-    ns = params.namespace()
-    ns["E_rest"] = rest
-    ns.update(ring)
-    return TraceSpec("\n".join(lines), f"{voltage} > theta_plus and ubar_plus_eps > theta_minus",
-                     code, ns, init, n)
-
-
-def set_filtered_voltage(group, value, n_delay):
-    """Set ubar_minus, ubar_plus and their delay registers of ``group`` to ``value``."""
-    group.ubar_minus = value
-    group.ubar_plus = value
-    for k in range(1, n_delay + 1):
-        setattr(group, f"ubm_{k}", value)
-        setattr(group, f"ubp_{k}", value)
-
-
-@dataclass
-class ClopathSynapses:
-    """A plastic projection: the Synapses object and its helpers (add all of ``objects``)."""
-
-    synapses: Synapses
-    objects: list = field(default_factory=list)
-    params: ClopathParams = None
-    formulation: str = "event"
+#: the three formulations of the same rule, identical to 1e-9 (tests): 'naive' (per-synapse trace,
+#: LTP integrated every step), 'event' (LTP on a postsynaptic custom event) and 'accumulator'
+#: (synapses touched only at their own arrivals; :mod:`cortex_sim.plasticity.accumulator`)
+FORMULATIONS = ("naive", "event", "accumulator")
 
 
 def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage: str,
                      input_gate: str = "1", psp_scale=None, connect="all", w0=0.5,
                      delay=0 * ms, broadcast: Broadcast | None = None, gate: Broadcast | None = None,
-                     formulation: str = "event", trace_updater: bool = True) -> ClopathSynapses:
+                     formulation: str = "event") -> ClopathSynapses:
     """Connect ``pre`` to ``post`` with Clopath synapses.
 
     Parameters
@@ -166,12 +71,21 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
         ``"all"``, a Brian2 condition string, or explicit index arrays ``(i, j)``.
     broadcast, gate : Broadcast or None
         Broadcast factor M(t) and an optional second gate; both multiply every update.
-    formulation : {'event', 'naive'}
+    formulation : {'event', 'naive', 'accumulator'}
         'event': LTP on the postsynaptic custom event, LTD at presynaptic arrivals, per-neuron
         traces. 'naive': per-synapse trace and LTP integrated every step for every synapse (the
-        reference; same discretisation).
+        reference; same discretisation). 'accumulator': the fast form
+        (:func:`cortex_sim.plasticity.accumulator.accumulator_synapses`; ``post`` built with
+        ``accumulator=True``).
+
+    The presynaptic trace of ``pre`` is shared by every plastic projection from ``pre``
+    (:func:`cortex_sim.plasticity.traces.presynaptic_trace_updater`).
     """
     check_choice("formulation", formulation, FORMULATIONS)
+    if formulation == "accumulator":
+        return accumulator_synapses(pre, post, params, name=name, dt=dt, voltage=voltage, input_gate=input_gate,
+                                    psp_scale=psp_scale, connect=connect, w0=w0, delay=delay,
+                                    broadcast=broadcast, gate=gate)
     check_quantity("delay", delay, ms, nonnegative=True)
     for var in ("ubar_minus_eps", "ubar_plus_eps", "A_LTD_eff"):
         if var not in post.variables:
@@ -213,9 +127,7 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
     objects = [S]
     if formulation == "event":
         S.ltp.when, S.ltp.order = "after_resets", 11
-        if trace_updater:
-            objects.append(presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt,
-                                                     delay=delay))
+        objects.append(presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt, delay=delay))
     else:
         S.trace.when = "end"
         condition = f"int({v} > theta_plus)*int(ubar_plus_eps_post > theta_minus)"
@@ -223,33 +135,6 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
             f"w = clip(w + {condition}*{ltp_amount.replace('XBAR', 'xbar_syn')}, w_min, w_max)",
             when="after_resets", order=11, name=f"{name}_ltp_naive")
     return ClopathSynapses(S, objects, params, formulation)
-
-
-def connect_and_schedule(S, connect, w0):
-    """Connect ``S`` ("all", a condition string or index arrays (i, j)), set w0, and run its LTD
-    pathway after the resets (after the LTP of the same step)."""
-    if isinstance(connect, tuple):
-        S.connect(i=np.asarray(connect[0]), j=np.asarray(connect[1]))
-    elif connect == "all":
-        S.connect()
-    else:
-        S.connect(condition=connect)
-    S.w = w0
-    S.ltd.when, S.ltd.order = "after_resets", 12
-
-
-def presynaptic_trace_updater(pre, params: ClopathParams, *, name: str, dt, delay=0 * ms):
-    """One-to-one pathway that adds 1/tau_x to the per-neuron trace when a spike arrives, and
-    sets the trace's decay to tau_x.
-
-    It runs at the end of the arrival step (after LTP and LTD of that step).
-    """
-    pre.tau_xbar = params.tau_x
-    S = Synapses(pre, pre, on_pre="xbar_post += 1/tau_x", delay=delay, namespace={"tau_x": params.tau_x}, name=name,
-                 clock=shared_clock(dt))
-    S.connect(j="i")
-    S.pre.when = "end"
-    return S
 
 
 def clopath_kernel(*, params: ClopathParams, dt, w0, pre_index, post_index, arrival_steps,
@@ -292,7 +177,7 @@ def clopath_kernel(*, params: ClopathParams, dt, w0, pre_index, post_index, arri
     a_ltd = np.full(u.shape, float(params.A_LTD)) if a_ltd is None else np.asarray(a_ltd, float).reshape(u.shape)
     mod = np.ones(T) if modulation is None else np.asarray(modulation, float)
     w_min, w_max = float(params.w_min), float(params.w_max)
-    xs = tau_x * np.expm1(dt / tau_x)
+    xs = trace_step_factor(params, dt)
     w = np.array(w0, dtype=float, copy=True)
     pre_index = np.asarray(pre_index)
     post_index = np.asarray(post_index)

@@ -19,13 +19,14 @@ import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
 from ..devices import activate, run_network, shared_clock, stable_clock
-from ..errors import ParameterError, check_int, check_number, check_quantity
+from ..errors import ParameterError, check_choice, check_int, check_number, check_quantity
 from ..inputs import scheduled_spikes
 from ..models import adex_clopath, build_neuron_group
 from ..params import AdExParams, ClopathParams, check_dt, preset
-from ..plasticity.clopath import clopath_synapses
+from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 
-__all__ = ["run_spike_pairs", "run_frequency", "run_window", "SJOSTROM_2001", "PairsResult"]
+__all__ = ["run_spike_pairs", "run_frequency", "run_window", "SJOSTROM_2001", "PairsResult", "SCHEDULES",
+           "pairing_times", "rms_vs_data", "measure_latency"]
 
 #: (rate Hz, delta t ms) -> (mean w/w0 - 1, s.e.m.), Sjöström et al. 2001 (SCIENCE.md §2)
 SJOSTROM_2001 = {
@@ -44,36 +45,102 @@ class PairsResult:
     w_trace: np.ndarray | None = None    # (n_conditions, n_samples) weights
     group_ends_s: list | None = None     # per condition, the end time of each group
     spike_times_s: list | None = None    # per condition, the postsynaptic spike times
+    schedule: str = "sjostrom"
 
     def to_dict(self):
-        return {"rows": [{k: r[k] for k in ("rate_hz", "delta_t_ms", "w_ratio")} for r in self.rows]}
+        return {"schedule": self.schedule,
+                "rows": [{k: r[k] for k in ("rate_hz", "delta_t_ms", "w_ratio")} for r in self.rows]}
 
 
-def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 * second,
-                    neuron: AdExParams | str = "clopath2010", rule: ClopathParams | str = "visual",
-                    w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA, pulse_dur=1 * ms, latency=None,
-                    dt=0.1 * ms, device="cpp", report=None, record_weights=False) -> PairsResult:
+#: pairing schedules: 'sjostrom' is the published protocol (Sjöström et al. 2001: groups of 5
+#: pairings, 15 groups, 10 s from the end of a group to the start of the next); 'authors' is the
+#: schedule of Clopath's ModelDB 144566 code (VoTri.m): 15 groups, 10 at 0.1 Hz, each group padded
+#: to 10 s from its start (at 0.1 Hz a group lasts 50 s and is not padded), and in post-pre groups
+#: a sixth postsynaptic spike one pairing period after the fifth -- an indexing quirk of the code
+#: (the post train runs one index further than the pre train), not part of the experiment.
+SCHEDULES = ("sjostrom", "authors")
+
+
+def pairing_times(rate, delta_t_ms, *, schedule="sjostrom", n_groups=None, pairs_per_group=5,
+                  group_gap=10.0, start=0.5):
+    """Pre and post spike times (s) and group end times of one pairing condition.
+
+    Parameters
+    ----------
+    rate : float
+        Pairing rate (Hz).
+    delta_t_ms : float
+        t_post - t_pre (ms).
+    schedule : {'sjostrom', 'authors'}
+        See :data:`SCHEDULES`.
+    n_groups : int or None
+        Groups of pairings; None: 15 ('authors': 10 at 0.1 Hz, as the authors' code).
+    group_gap : float
+        'sjostrom': seconds from the end of a group to the start of the next. 'authors': a group
+        starts every ``group_gap`` s (or right after the previous one if that is longer).
+
+    Returns
+    -------
+    t_pre, t_post, group_ends : ndarray (s)
+    """
+    check_choice("schedule", schedule, SCHEDULES)
+    if n_groups is None:
+        n_groups = 10 if (schedule == "authors" and rate == 0.1) else 15
+    period = 1.0 / rate
+    shift = max(0.0, -delta_t_ms) * 1e-3           # the earlier spike of a pair is at the pair time
+    k = np.arange(pairs_per_group)
+    if schedule == "sjostrom":
+        group_len = pairs_per_group * period
+        starts = start + np.arange(n_groups) * (group_len + group_gap)
+        n_post = pairs_per_group
+    else:
+        # VoTri.m at dt = 1 ms: a group is n f + |dt| + 1 steps long, padded to 10 s
+        group_len = pairs_per_group * period + abs(delta_t_ms) * 1e-3 + 1e-3
+        starts = start + np.arange(n_groups) * max(group_gap, group_len)
+        n_post = pairs_per_group + (1 if delta_t_ms < 0 else 0)
+    t_pre = (starts[:, None] + shift + period * k[None, :]).ravel()
+    t_post = (starts[:, None] + shift + delta_t_ms * 1e-3 + period * np.arange(n_post)[None, :]).ravel()
+    return t_pre, t_post, starts + group_len
+
+
+def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=10 * second,
+                    schedule="sjostrom", neuron: AdExParams | str = "clopath2010",
+                    rule: ClopathParams | str = "visual", w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA,
+                    pulse_dur=1 * ms, latency=None, dt=0.1 * ms, device="cpp", report=None,
+                    record_weights=False, formulation="event") -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
     Parameters
     ----------
     conditions : list of (rate_hz, delta_t_ms)
         Pairing rate and spike timing (post minus pre) of each condition.
+    n_groups, pairs_per_group, group_gap, schedule
+        The pairing schedule (:func:`pairing_times`).
     latency : Quantity or None
         Delay from pulse onset to the forced spike; measured once by a short simulation if None.
     record_weights : bool
-        Also record each weight every 1 ms (for the weight after every group).
+        Also record each weight every 1 ms (for the weight after every group; in the accumulator
+        form the recorded weight lags by the LTP pending since the last presynaptic spike).
+    formulation : {'event', 'naive', 'accumulator'}
+        Form of the Clopath rule (the three agree to 1e-9; tests).
+
+    Postsynaptic spikes are forced by current pulses of ``pulse_amp`` for ``pulse_dur`` that switch
+    on and off at step boundaries, so that each pulse delivers its full charge at any dt.
     """
     if len(conditions) == 0:
         raise ParameterError("conditions: got none; allowed: a list of (rate_hz, delta_t_ms)")
-    check_int("n_groups", n_groups, low=1)
+    if n_groups is not None:
+        check_int("n_groups", n_groups, low=1)
     check_int("pairs_per_group", pairs_per_group, low=1)
     check_quantity("group_gap", group_gap, ms, nonnegative=True)
     check_quantity("pulse_amp", pulse_amp, nA, positive=True)
     check_quantity("pulse_dur", pulse_dur, ms, positive=True)
+    check_choice("schedule", schedule, SCHEDULES)
+    check_choice("formulation", formulation, FORMULATIONS)
     rule = preset("clopath", rule) if isinstance(rule, str) else rule
-    model = adex_clopath(neuron, dt=dt, current="I_pulse*int(t < t_pulse_end)")
+    model = adex_clopath(neuron, dt=dt, current="I_pulse")
     check_dt(dt, model.params, rule)
+    _check_pulse(pulse_dur, dt)
     conds = []
     for rate, dtm in conditions:
         rate = check_number("rate_hz", rate, low=0, low_open=True)
@@ -86,26 +153,24 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
     if latency is None:
         latency = measure_latency(neuron, pulse_amp, pulse_dur, dt)
     lat = float(latency)
-    pre_times, pulse_times, t_end, group_ends = [], [], 0.0, []
+    pre_times, pulse_times, post_times, t_end, group_ends = [], [], [], 0.0, []
     for rate, dtm in conds:
-        period = 1.0 / rate
-        group_len = pairs_per_group * period
-        starts = 0.5 + np.arange(n_groups) * (group_len + float(group_gap))
-        pairs = (starts[:, None] + period * np.arange(pairs_per_group)[None, :]).ravel()
-        # anchor the earlier of the two spikes at the pair time
-        t_pre = pairs + max(0.0, -dtm) * 1e-3
-        t_post = t_pre + dtm * 1e-3
+        t_pre, t_post, ends = pairing_times(rate, dtm, schedule=schedule, n_groups=n_groups,
+                                            pairs_per_group=pairs_per_group, group_gap=float(group_gap))
         pre_times.append(t_pre)
+        post_times.append(t_post)
         pulse_times.append(t_post - lat)
-        group_ends.append(starts + group_len)
+        group_ends.append(ends)
         t_end = max(t_end, float(t_post.max()) + 1.0)
     n = len(conds)
     activate(device)
-    G, drv, kick = _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=rule)
+    G, drv, kick = _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=rule,
+                                   accumulator=formulation == "accumulator",
+                                   delay_impl="register" if device == "cuda" else None)
     pre = scheduled_spikes(pre_times, name="sp_pre", dt=dt)
     syn = clopath_synapses(pre, G, rule, name="sp_syn", dt=dt, voltage=model.voltage,
                            input_gate=model.input_gate, psp_scale=psp, w0=w0,
-                           connect=(np.arange(n), np.arange(n)))
+                           connect=(np.arange(n), np.arange(n)), formulation=formulation)
     spikes = SpikeMonitor(G, name="sp_spikes")
     objs = [G, pre, *syn.objects, drv, kick, spikes]
     wmon = None
@@ -114,12 +179,11 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
         objs.append(wmon)
     net = Network(*objs, name="sp_network")
     info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report)
-    w = np.asarray(syn.synapses.w[:])
+    w = syn.weights()
     trains = spikes.spike_trains()
     rows = []
     for k, (rate, dtm) in enumerate(conds):
         st = np.asarray(trains[k] / second)
-        n_expected = len(pre_times[k])
         measured = np.nan
         if st.size:
             idx = np.searchsorted(st, pre_times[k] + dtm * 1e-3 - 0.002)
@@ -127,21 +191,37 @@ def run_spike_pairs(conditions, *, n_groups=15, pairs_per_group=5, group_gap=10 
             measured = float(np.median(st[idx] - pre_times[k]) * 1e3)
         rows.append({"rate_hz": rate, "delta_t_ms": dtm, "w_ratio": float(w[k] / w0),
                      "measured_delta_t_ms": measured, "post_spikes": int(st.size),
-                     "pairings": n_expected})
+                     "pairings": len(pre_times[k]), "forced_spikes": len(post_times[k])})
     res = PairsResult(rows, info.run_s, group_ends_s=group_ends,
-                      spike_times_s=[np.asarray(trains[k] / second) for k in range(n)])
+                      spike_times_s=[np.asarray(trains[k] / second) for k in range(n)], schedule=schedule)
     if wmon is not None:
         res.w_t_s = np.asarray(wmon.t / second)
         res.w_trace = np.asarray(wmon.w)
     return res
 
 
-def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=None):
-    """Neurons driven by brief current pulses starting at ``pulse_times`` (one list per neuron)."""
+def _check_pulse(pulse_dur, dt):
+    n = float(pulse_dur / dt)
+    if abs(n - round(n)) > 1e-6 or round(n) < 1:
+        raise ParameterError(f"pulse_dur: got {pulse_dur!s} at dt = {dt!s}; allowed: a whole number (>= 1) of "
+                             "time steps (the pulse switches at step boundaries)")
+
+
+def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=None, accumulator=False,
+                    delay_impl=None):
+    """Neurons driven by current pulses starting at ``pulse_times`` (one list per neuron).
+
+    Step-exact: a pulse switched on at step n (by the drive spike) is seen by the integrations of
+    steps n+1 .. n+d (d = pulse_dur/dt) and switched off at the end of step n+d, so the RK4
+    sub-steps never see it switch: every pulse delivers pulse_amp * pulse_dur at any dt.
+    """
     G = build_neuron_group(model, len(pulse_times), name="sp_neurons", dt=dt, plasticity=plasticity,
-                           extra_equations="I_pulse : amp  # forcing pulse amplitude\n"
+                           accumulator=accumulator, delay_impl=delay_impl,
+                           extra_equations="I_pulse : amp  # forcing pulse (on for a whole number of steps)\n"
                                            "t_pulse_end : second  # end of the current pulse")
     G.t_pulse_end = 0 * second
+    G.run_regularly("I_pulse = I_pulse*int(t < t_pulse_end - 0.5*dt)", when="end", order=50,
+                    name="sp_pulse_off")
     drv = scheduled_spikes(pulse_times, name="sp_drive", dt=dt)
     kick = Synapses(drv, G, on_pre="I_pulse_post = pulse_amp\nt_pulse_end_post = t + pulse_dur",
                     namespace={"pulse_amp": pulse_amp, "pulse_dur": pulse_dur}, name="sp_kick",
@@ -153,8 +233,9 @@ def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=Non
 def measure_latency(neuron, pulse_amp, pulse_dur, dt):
     """Onset-to-spike latency (Quantity) of the forcing pulse, from a 50 ms runtime simulation
     of the same pulse mechanism."""
+    _check_pulse(pulse_dur, dt)
     activate("runtime", codegen_target="numpy")
-    model = adex_clopath(neuron, dt=dt, current="I_pulse*int(t < t_pulse_end)")
+    model = adex_clopath(neuron, dt=dt, current="I_pulse")
     G, drv, kick = _forced_neurons(model, [[0.01]], dt, pulse_amp, pulse_dur)
     sm = SpikeMonitor(G, name="lat_spikes")
     run_network(Network(G, drv, kick, sm, name="lat_net"), 50 * ms, device="runtime")

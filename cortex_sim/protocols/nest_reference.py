@@ -21,8 +21,8 @@ def nest_spike_pairs(pre_times_s, pulse_times_s, *, pulse_amp_pA, pulse_dur_ms, 
 
     Pulse onsets are given as in cortex_sim (the drive spike time); NEST's current generator
     changes the current at the given times, effective from the next step, so the NEST pulse is
-    set to [onset, onset + pulse_dur - dt) with a one-step connection delay, which makes the current
-    act on the same steps as cortex_sim's.
+    set to [onset, onset + pulse_dur) with a one-step connection delay, which makes the current
+    act on the same pulse_dur/dt steps as cortex_sim's step-exact pulse.
     """
     try:
         import nest
@@ -48,7 +48,7 @@ def nest_spike_pairs(pre_times_s, pulse_times_s, *, pulse_amp_pA, pulse_dur_ms, 
                                         "delay": delay_ms, "Wmax": 100.0})
     times, values = [], []
     for t0 in np.asarray(pulse_times_s) * 1e3:
-        times += [t0, t0 + pulse_dur_ms - dt_ms]
+        times += [t0, t0 + pulse_dur_ms]
         values += [pulse_amp_pA, 0.0]
     cg = nest.Create("step_current_generator", params={
         "amplitude_times": np.round(np.asarray(times) / dt_ms) * dt_ms, "amplitude_values": values})

@@ -32,11 +32,11 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from .._files import atomic_path
 from ..devices import activate, run_network, shared_clock, stable_clock
-from ..errors import ParameterError, check_int, check_quantity
+from ..errors import ParameterError, check_choice, check_int, check_quantity
 from ..inputs import scheduled_spikes
 from ..models import build_neuron_group, two_compartment
 from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
-from ..plasticity.clopath import clopath_synapses
+from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 
 __all__ = ["PairingConfig", "PairingResult", "run_pairing", "sweep_pairing", "SWEEPABLE"]
 
@@ -104,6 +104,7 @@ class PairingResult:
     weight_A: np.ndarray              # mean weight of the s1 fibers of the main neuron over time
     traces: dict = field(default_factory=dict)
     blocks: dict = field(default_factory=dict)
+    final_weights: np.ndarray | None = None  # every basal weight at the end (pending LTP applied)
 
     def to_dict(self):
         return {"baseline_epsp_mV": self.baseline_epsp_mV, "conditions": self.conditions,
@@ -164,7 +165,7 @@ class _Built:
     t_end: float
 
 
-def _build(cfg, neuron, rule, device, record_traces):
+def _build(cfg, neuron, rule, device, record_traces, formulation="event"):
     """The pairing network on the active device (call activate() first)."""
     dt = cfg.dt
     model = two_compartment(neuron, dt=dt, dend_current="I_ap")
@@ -176,12 +177,14 @@ def _build(cfg, neuron, rule, device, record_traces):
     fibers, apical = _inputs(cfg, blocks, roles)
     G = build_neuron_group(model, n_neurons, name="pair_neurons", dt=dt, plasticity=rule,
                            extra_equations="dI_ap/dt = -I_ap/tau_apical : amp  # apical synaptic current",
-                           namespace={"tau_apical": cfg.tau_apical})
+                           namespace={"tau_apical": cfg.tau_apical}, accumulator=formulation == "accumulator",
+                           delay_impl=_delay_impl(device, formulation))
     pre = scheduled_spikes(fibers, name="pair_fibers", dt=dt)
     post_idx = np.repeat(np.arange(n_neurons), per)
     syn = clopath_synapses(pre, G, rule, name="pair_basal", dt=dt, voltage=model.voltage,
                            input_gate=model.input_gate, psp_scale=cfg.psp, w0=cfg.w0,
-                           delay=cfg.syn_delay, connect=(np.arange(len(fibers)), post_idx))
+                           delay=cfg.syn_delay, connect=(np.arange(len(fibers)), post_idx),
+                           formulation=formulation)
     ap_group = scheduled_spikes([a if a.size else [] for a in apical], name="pair_apical", dt=dt)
     # the apical amplitude is a shared constant so that sweeps can change it without recompiling
     ap_syn = Synapses(ap_group, G, "apical_amp : amp (shared, constant)  # apical current per input",
@@ -201,18 +204,28 @@ def _build(cfg, neuron, rule, device, record_traces):
         objs.append(trace_mon)
     net = Network(*objs, name="pair_network")
     handles = dict(spikes=spikes, vmon=vmon, wmon=wmon, trace_mon=trace_mon, ap_group=ap_group,
-                   ap_syn=ap_syn)
+                   ap_syn=ap_syn, projection=syn)
     return _Built(net, handles, blocks, roles, t_end)
+
+
+def _delay_impl(device, formulation):
+    """The eps-delay implementation: the accumulator's ring buffer has C++/NumPy code only."""
+    return "register" if device == "cuda" or formulation != "accumulator" else "ring"
 
 
 def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentParams | str = "naud2018",
                 rule: ClopathParams | str = "visual", device: str = "cpp", record_traces=True,
-                report=None) -> PairingResult:
-    """Run the pairing experiment with all conditions side by side in one network and one run."""
+                report=None, formulation: str = "event") -> PairingResult:
+    """Run the pairing experiment with all conditions side by side in one network and one run.
+
+    ``formulation`` picks the form of the Clopath rule ('event', 'naive' or 'accumulator'; the
+    three give the same weights to 1e-9, tests).
+    """
     cfg = (config or PairingConfig()).check()
     rule = preset("clopath", rule) if isinstance(rule, str) else rule
+    check_choice("formulation", formulation, FORMULATIONS)
     activate(device)
-    b = _build(cfg, neuron, rule, device, record_traces)
+    b = _build(cfg, neuron, rule, device, record_traces, formulation)
     info = run_network(b.net, b.t_end * second, device=device, project_name="pairing", report=report)
     res = _analyse(cfg, b)
     res.blocks.update(run_s=info.run_s, compile_s=info.compile_s)
@@ -225,7 +238,7 @@ SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
 
 def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="naud2018",
                   rule: ClopathParams | str = "visual", device: str = "cpp", processes: int = 2,
-                  report=None, checkpoint=None):
+                  report=None, checkpoint=None, formulation: str = "event"):
     """Compile the pairing experiment once and re-run it for every point of ``grid``.
 
     Parameters
@@ -259,16 +272,15 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         raise ParameterError("grid: got no parameters; allowed: " + ", ".join(SWEEPABLE))
     for name, values in grid.items():
         if name not in SWEEPABLE:
-            from ..errors import check_choice
-
             check_choice("sweep parameter", name, SWEEPABLE)
         if len(values) == 0:
             raise ParameterError(f"{name}: got no values; allowed: one or more numbers")
     names = list(grid)
     points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
     configs = [base.with_(**{n: float(v) * SWEEPABLE[n] for n, v in pt.items()}).check() for pt in points]
+    check_choice("formulation", formulation, FORMULATIONS)
     activate(device)
-    b = _build(base, neuron, rule, device, record_traces=False)
+    b = _build(base, neuron, rule, device, record_traces=False, formulation=formulation)
     ap_group, ap_syn = b.handles["ap_group"], b.handles["ap_syn"]
     table_ta = ap_group.namespace["spike_table"]
     n_rows = table_ta.values.shape[0]
@@ -380,4 +392,4 @@ def _analyse(cfg, b: _Built) -> PairingResult:
     return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
                          epsp(0, all_tests), all_tests, np.asarray(wmon.t / second),
                          np.asarray(wmon.w).mean(axis=0), traces,
-                         {k: v.tolist() for k, v in blocks.items()})
+                         {k: v.tolist() for k, v in blocks.items()}, h["projection"].weights())
