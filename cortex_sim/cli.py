@@ -121,9 +121,11 @@ def build_parser():
 
     learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
     learn.add_argument("--rule", default="clapp", help="clapp | clapp-fb | dfa | pc | bp | random | all, "
+                       "spiking-clapp | spiking-clopath | spiking-random | stdp-wta | spiking, "
                        "or a comma-separated list")
     learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
-    learn.add_argument("--preset", default=None, help="mnist5k | digits | stl10-paper (default: the data set's)")
+    learn.add_argument("--preset", default=None, help="mnist5k | digits | digits-2layer | mnist5k-2layer | stl10-paper "
+                       "(default: the data set's)")
     learn.add_argument("--seeds", type=int, default=3, help="number of seeds")
     learn.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
     learn.add_argument("--max-train-images", type=int, default=None, help="images per epoch (default: all)")
@@ -135,6 +137,15 @@ def build_parser():
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     learn.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures")
     learn.add_argument("--no-figure", action="store_true", help="do not write figures/readout.png")
+    sp = learn.add_argument_group("spiking learners (spiking-clapp, spiking-clopath, spiking-random, stdp-wta)")
+    sp.add_argument("--ablation", default="none",
+                    help="spiking-clapp ablations to run as well, comma-separated: none, broadcast-off, "
+                         "shuffled-saccades, no-apical")
+    sp.add_argument("--t-fix", type=float, default=None, help="fixation duration (ms; default: the preset's)")
+    sp.add_argument("--neurons", default=None, help="neurons per layer, comma-separated (default: the preset's)")
+    sp.add_argument("--rate-max", type=float, default=None, help="largest input rate of an ON/OFF channel (Hz)")
+    sp.add_argument("--lr", type=float, default=None, help="multiplies the Clopath amplitudes A_LTP, A_LTD")
+    sp.add_argument("--device", default="cpp", choices=("cpp", "cuda"), help="Brian2 device of the spiking learners")
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -339,17 +350,40 @@ def _cmd_pairing(args):
 def _cmd_learn(args):
     from .learning.study import run_study
 
+    overrides = {}
+    if args.t_fix is not None:
+        overrides["t_fix_ms"] = args.t_fix
+    if args.neurons is not None:
+        overrides["neurons"] = _floats("--neurons", args.neurons, int)
+    if args.rate_max is not None:
+        overrides["rate_max_hz"] = args.rate_max
+    if args.lr is not None:
+        overrides["lr"] = args.lr
+    ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
     res = run_study(args.rule, args.dataset, args.seeds, args.epochs, args.out, preset=args.preset,
                     data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
-                    max_train_images=args.max_train_images, use_unlabeled=args.unlabeled)
+                    max_train_images=args.max_train_images, use_unlabeled=args.unlabeled,
+                    ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device)
     fig_path = None
+    spiking = "compiles" in res.config
     if not args.no_figure:
         from .plotting import plot_readout, save_figure
 
-        fig_path = save_figure(plot_readout(res.results), f"{args.figures}/readout.png")
+        fig_path = save_figure(plot_readout(res.results),
+                               f"{args.figures}/{'spiking_readout' if spiking else 'readout'}.png")
+        first = next((r["rule"] for r in res.results if r["rule"] in ("spiking-clapp", "spiking-clopath", "stdp-wta")),
+                     None)
+        if spiking and first:
+            from .learning.study import receptive_field_figure
+
+            save_figure(receptive_field_figure(args.out, args.dataset, first),
+                        f"{args.figures}/spiking_receptive_fields.png")
     if args.json:
         keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "epochs")
-        print(json.dumps({"results": [{k: r[k] for k in keys} for r in res.results]}))
+        out = {"results": [{k: r[k] for k in keys} for r in res.results]}
+        if "compiles" in res.config:
+            out["compiles"] = sum(res.config["compiles"])
+        print(json.dumps(out))
         return
     from .learning.study import markdown_table
 

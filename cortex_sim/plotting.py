@@ -9,7 +9,7 @@ import numpy as np
 from ._files import atomic_path
 
 __all__ = ["plot_bac", "plot_clamp", "plot_pairing", "plot_frequency", "plot_window", "plot_readout",
-           "plot_embedding", "save_figure"]
+           "plot_embedding", "plot_receptive_fields", "plot_spiking_run", "save_figure"]
 
 _COLORS = {"soma_only": "tab:blue", "apical_only": "tab:green", "paired": "tab:red"}
 
@@ -175,6 +175,7 @@ def plot_readout(results, axes=None):
                         yerr=[100 * x["accuracy_std"] for x in r[key]], color=color, marker=marker,
                         capsize=3, label=r["rule"])
         ax.set_xlabel("layer (0 = raw pixels)")
+        ax.xaxis.set_major_locator(_plt().MaxNLocator(integer=True))
         ax.set_title(f"{results[0]['dataset']}: {title}", fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("linear readout test accuracy (%)")
@@ -190,4 +191,68 @@ def plot_embedding(points, labels, ax=None, title="last layer, 2-D embedding"):
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
+    return fig
+
+
+def plot_receptive_fields(weights, patch_size, *, pre_index, post_index, n_show=32, axes=None, title=None):
+    """Layer-1 receptive fields of the spiking learner: ON minus OFF basal weights as image patches.
+
+    Parameters
+    ----------
+    weights : ndarray (n_synapses,)
+        Basal weights of layer 1 (input channel -> neuron), in [0, 1].
+    patch_size : int
+        Side of the patch; the input channels are the p p ON channels, then the p p OFF channels.
+    pre_index, post_index : int arrays (n_synapses,)
+    n_show : int
+        Neurons shown (the first ones), in a grid of 8 columns.
+    """
+    w = np.asarray(weights, float)
+    n_post = int(np.max(post_index)) + 1
+    n_ch = 2 * patch_size * patch_size
+    mat = np.zeros((n_ch, n_post))
+    mat[np.asarray(pre_index), np.asarray(post_index)] = w
+    rf = (mat[: n_ch // 2] - mat[n_ch // 2:]).T.reshape(n_post, patch_size, patch_size)
+    n = min(n_show, n_post)
+    cols = 8
+    rows = -(-n // cols)
+    fig, axes = _fig_axes(axes, (rows, cols), (1.2 * cols, 1.2 * rows + 0.4))
+    lim = max(np.abs(rf[:n]).max(), 1e-9)
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < n:
+            ax.imshow(rf[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        else:
+            ax.axis("off")
+    fig.suptitle(title or "layer-1 receptive fields (ON - OFF basal weights; red: ON)", fontsize=9)
+    return fig
+
+
+def plot_spiking_run(run, axes=None):
+    """A stretch of a spiking-learner run: input raster, layer-1 raster with bursts, the broadcast
+    M(t), and one neuron's somatic and apical voltage.
+
+    ``run`` is the dict of :meth:`cortex_sim.learning.spiking.SpikingNetwork.record`.
+    """
+    fig, axes = _fig_axes(axes, (4, 1), (9, 8), sharex=True)
+    ax_in, ax_l1, ax_m, ax_v = np.ravel(axes)
+    ax_in.plot(run["input_t_ms"], run["input_i"], "|", color="k", ms=2)
+    ax_in.set_ylabel("input channel\n(ON, then OFF)")
+    ax_l1.plot(run["l1_t_ms"], run["l1_i"], "|", color="tab:blue", ms=3, label="spike")
+    if len(run.get("burst_t_ms", [])):
+        ax_l1.plot(run["burst_t_ms"], run["burst_i"], "|", color="tab:red", ms=5, label="spike in a burst")
+    ax_l1.set_ylabel("layer-1 neuron")
+    ax_l1.legend(fontsize=7, loc="upper right")
+    ax_m.step(run["m_t_ms"], run["m"], where="post", color="k")
+    ax_m.set_ylabel("broadcast M")
+    ax_m.set_ylim(-1.3, 1.3)
+    ax_v.plot(run["v_t_ms"], run["v_s_mV"], color="tab:blue", lw=0.8, label="soma v_s")
+    ax_v.plot(run["v_t_ms"], run["v_d_mV"], color="tab:green", lw=0.8, label="apical v_d")
+    ax_v.set_ylabel(f"neuron {run['neuron']} (mV)")
+    ax_v.set_xlabel("time (ms)")
+    ax_v.legend(fontsize=7, loc="upper right")
+    for ax in (ax_in, ax_l1, ax_m, ax_v):
+        for t in run["fixation_starts_ms"]:
+            ax.axvline(t, color="0.8", lw=0.5, zorder=0)
     return fig

@@ -52,3 +52,26 @@ def test_cuda_unavailable_in_this_environment_is_a_clear_error():
         assert proc.returncode == 2 and "brian2cuda" in proc.stderr and len(proc.stderr.splitlines()) == 1
     else:  # pragma: no cover
         pytest.skip("brian2cuda installed in this environment")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_python312() is None, reason="no Python 3.12 for brian2cuda")
+def test_spiking_learner_cuda_project_generates(tmp_path):
+    """The spiking learner's network (two-compartment neurons, Clopath accumulator synapses with the
+    register delay, prediction and inhibition synapses, fixation clock) generates a brian2cuda
+    project. nvcc compiles it too (428 s on 2 cores, benchmarks/RESULTS.md; too long for the suite)
+    and it ran on an H200 (benchmarks/gpu_spiking.sh)."""
+    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
+    code = ("import json; from cortex_sim.learning.data import load_dataset; "
+            "from cortex_sim.learning.spiking import make_network, spiking_preset, _input_rates; "
+            "ds = load_dataset('digits'); cfg = spiking_preset('digits', neurons=(8, 8)); "
+            "net = make_network('spiking-clapp', cfg, _input_rates(ds, cfg), device='cuda', generate_only=True, "
+            "compute_capability=9.0); print(json.dumps({'project': str(net.project)}))")
+    subprocess.run([str(ROOT / "dev"), "cuda", "--version"], capture_output=True, env=env, timeout=1500)
+    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    project = Path(json.loads(proc.stdout.strip().splitlines()[-1])["project"])
+    sources = {p.name for p in project.glob("code_objects/*.cu")}
+    assert any(s.startswith("sl1_basal") for s in sources) and any(s.startswith("sl2_pred") for s in sources)
+    assert (project / "main.cu").exists() and "sm_90" in (project / "makefile").read_text()

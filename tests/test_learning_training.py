@@ -80,7 +80,7 @@ def test_resume_refuses_a_checkpoint_of_other_settings(digits, tmp_path):
 
 def test_bad_settings_are_refused(digits):
     with pytest.raises(ParameterError, match="channels"):
-        LearnConfig(channels=(8, 8, 8))
+        LearnConfig(channels=(8,), pool_after=())
     with pytest.raises(ParameterError, match="patch_size"):
         LearnConfig(patch_size=2, pool_after=(1, 2, 3))
     with pytest.raises(ParameterError, match="lr"):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_choice, check_int
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "check_images", "patch_grid", "saccade_pairs",
+__all__ = ["DATASETS", "Dataset", "load_dataset", "check_images", "patch_grid", "grid_shape", "saccade_pairs",
            "train_test_split_indices", "read_stl10"]
 
 DATASETS = ("mnist5k", "digits", "stl10")
@@ -176,6 +176,15 @@ def load_dataset(name, data_dir=None, *, use_unlabeled=False):
     n = len(xtr)
     return Dataset("stl10", np.concatenate([xtr, xte]), np.concatenate([ytr, yte]),
                    np.arange(n), np.arange(n, n + len(xte)), unlabeled)
+
+
+def grid_shape(image_shape, size, stride):
+    """(rows, cols) of the grid of ``size`` x ``size`` patches at step ``stride`` on images of
+    ``image_shape`` (height, width); refuses patches larger than the image."""
+    h, w = image_shape
+    if size > min(h, w):
+        raise ParameterError(f"patch_size: got {size} for {h} x {w} images; allowed: <= {min(h, w)}")
+    return (h - size) // stride + 1, (w - size) // stride + 1
 
 
 def patch_grid(images, size, stride):

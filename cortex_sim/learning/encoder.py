@@ -37,7 +37,7 @@ class Architecture:
     Attributes
     ----------
     channels : tuple of int
-        Output channels of each 3 x 3 convolution (at least 4 layers).
+        Output channels of each 3 x 3 convolution (at least 2 layers; the presets have 4 or 6).
     pool_after : tuple of int
         1-based indices of the layers followed by a 2 x 2 max-pool.
     in_channels : int
@@ -48,9 +48,9 @@ class Architecture:
     in_channels: int = 1
 
     def __post_init__(self):
-        if len(self.channels) < 4:
+        if len(self.channels) < 2:
             raise ParameterError(
-                f"channels: got {len(self.channels)} layers {tuple(self.channels)}; allowed: >= 4 layers")
+                f"channels: got {len(self.channels)} layers {tuple(self.channels)}; allowed: >= 2 layers")
         for c in self.channels:
             check_int("channels", c, low=1)
         for p in self.pool_after:

@@ -13,6 +13,7 @@ Files under ``out``: ``checkpoints/<rule>_<dataset>_seed<s>.npz`` (per epoch),
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,21 +25,38 @@ from ..readout import evaluate_layers
 from .data import DATASETS, load_dataset, patch_grid
 from .encoder import encode_patches, readout_features
 from .rules import RULE_TRAITS, RULES
+from .spiking import ABLATIONS, SPIKING_RULES
 from .train import learn_preset, train_encoder
 
-__all__ = ["POOLINGS", "parse_rules", "run_study", "StudyResult", "markdown_table", "summarise",
-           "collect_study", "write_study"]
+__all__ = ["POOLINGS", "parse_rules", "run_study", "run_spiking_study", "StudyResult", "markdown_table",
+           "summarise", "collect_study", "write_study", "ALL_RULES", "rule_traits", "receptive_field_figure"]
 
 POOLINGS = ("patch-average", "grid2x2")
 
 
+ALL_RULES = RULES + SPIKING_RULES
+
+#: the lecture's Table 1 columns for the spiking learners
+SPIKING_TRAITS = {"spiking-clapp": ("yes", "yes", "no"), "spiking-clopath": ("yes", "yes", "no"),
+                  "spiking-random": ("yes", "-", "-"), "stdp-wta": ("yes", "yes", "no")}
+
+
+def rule_traits(name):
+    """Table 1 columns of a rule name (an ablation 'spiking-clapp/no-apical' has its rule's)."""
+    base = name.split("/")[0]
+    return RULE_TRAITS.get(base) or SPIKING_TRAITS[base]
+
+
 def parse_rules(text):
-    """'all', one rule name, or a comma-separated list -> tuple of rule names."""
+    """'all' (the rate rules), 'spiking' (the spiking learners), one rule name, or a comma-separated
+    list -> tuple of rule names."""
     if text == "all":
         return RULES
+    if text == "spiking":
+        return SPIKING_RULES
     names = tuple(s.strip() for s in str(text).split(","))
     for n in names:
-        check_choice("rule", n, RULES + ("all",))
+        check_choice("rule", n, ALL_RULES + ("all", "spiking"))
     return names
 
 
@@ -70,7 +88,7 @@ def _aggregate(rows_by_seed):
 
 def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/learn", *,
               preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
-              use_unlabeled=False):
+              use_unlabeled=False, ablations=("none",), spiking_overrides=None, device="cpp"):
     """Train and read out ``rules`` on ``dataset`` over ``seeds`` seeds.
 
     Parameters
@@ -91,12 +109,35 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
         Continue interrupted trainings from their checkpoints and reuse finished readouts.
     use_unlabeled : bool
         STL-10 only: train the encoder on the 100 000 unlabeled images too (as the paper does).
+    ablations : sequence of str
+        For spiking-clapp: ablations to run as well (:data:`~cortex_sim.learning.spiking.ABLATIONS`);
+        each appears as rule ``spiking-clapp/<ablation>``.
+    spiking_overrides : dict or None
+        Field overrides of the spiking preset (:class:`~cortex_sim.learning.spiking.SpikingConfig`).
+    device : {'cpp', 'cuda'}
+        Device of the spiking learners.
     """
     rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
     for r in rules:
-        check_choice("rule", r, RULES)
+        check_choice("rule", r, ALL_RULES)
     seeds = check_int("seeds", seeds, low=1)
     check_choice("dataset", dataset, DATASETS)
+    for a in ablations:
+        check_choice("ablation", a, ABLATIONS)
+    spiking = [r for r in rules if r in SPIKING_RULES]
+    rate = [r for r in rules if r in RULES]
+    if not spiking and (spiking_overrides or tuple(ablations) != ("none",)):
+        raise ParameterError(f"spiking options: got {sorted(spiking_overrides or {}) or list(ablations)} with rate "
+                             f"rule(s) {', '.join(rules)}; allowed: only with spiking rules ({', '.join(SPIKING_RULES)})")
+    if spiking and dataset == "stl10":
+        raise ParameterError("dataset: got 'stl10' for a spiking rule; allowed: 'digits' or 'mnist5k'")
+    if spiking and not rate:
+        return run_spiking_study(spiking, dataset, seeds, out, epochs=epochs, resume=resume, progress=progress,
+                                 max_train_images=max_train_images, ablations=ablations,
+                                 overrides=spiking_overrides, device=device)
+    if spiking:
+        raise ParameterError(f"rule: got rate and spiking rules together ({', '.join(rules)}); allowed: one kind per "
+                             "study (run them separately and merge with collect_study)")
     preset = preset or {"stl10": "stl10-paper"}.get(dataset, dataset)
     config = learn_preset(preset, epochs=epochs, max_train_images=max_train_images)
     if config.dataset != dataset:
@@ -138,7 +179,10 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
 def summarise(per_seed, dataset):
     """Aggregate per-seed readouts (dicts as in ``readouts/*.json``) into a :class:`StudyResult`."""
     results = []
-    for rule in [r for r in RULES if any(c["rule"] == r for c in per_seed)]:
+    names = list(dict.fromkeys(c["rule"] for c in per_seed))
+    order = {r: k for k, r in enumerate(ALL_RULES)}
+    names.sort(key=lambda n: (order.get(n.split("/")[0], len(order)), n))
+    for rule in names:
         runs = [c for c in per_seed if c["rule"] == rule]
         entry = {"rule": rule, "dataset": dataset, "layers": _aggregate([c["readouts"]["patch-average"] for c in runs]),
                  "layers_grid2x2": _aggregate([c["readouts"]["grid2x2"] for c in runs]),
@@ -180,8 +224,93 @@ def markdown_table(result):
         for r in result.results:
             accs = [f"{x['accuracy_mean'] * 100:.1f} +- {x['accuracy_std'] * 100:.1f}" for x in r[key]]
             best = max(r[key][1:], key=lambda x: x["accuracy_mean"])
-            lines.append("| " + " | ".join([r["rule"], *RULE_TRAITS[r["rule"]], *accs,
+            lines.append("| " + " | ".join([r["rule"], *rule_traits(r["rule"]), *accs,
                                              f"{best['accuracy_mean'] * 100:.1f} (layer {best['layer']})",
                                              str(r["seeds"]), str(r["epochs"]), f"{r['train_s']:.0f}"]) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, progress=True,
+                      max_train_images=None, ablations=("none",), overrides=None, device="cpp"):
+    """Train and read out spiking learners (:mod:`cortex_sim.learning.spiking`) over seeds.
+
+    One compiled project per network kind serves every rule, ablation and seed of the study (the
+    compile count is in ``config["compiles"]``). Per seed: train (checkpoint after every chunk),
+    freeze, count spikes per neuron for every patch of every image, pool per image and read out
+    every layer (layer 0 = raw pixels), as the rate path does.
+    """
+    from .spiking import encode_spiking, make_network, spiking_preset, train_spiking
+
+    config = spiking_preset(dataset, **{**(overrides or {}), **{k: v for k, v in (("epochs", epochs),
+                                        ("max_train_images", max_train_images)) if v is not None}})
+    ds = load_dataset(dataset)
+    config.grid(ds.shape)
+    out = Path(out)
+    pixels = ds.images.reshape(len(ds.images), -1)
+    cfg_json = json.loads(config.to_json())
+    jobs = [(r, "none") for r in rules] + [("spiking-clapp", a) for a in ablations if a != "none"]
+    nets, compiles, per_seed = {}, [], []
+    for rule, ablation in jobs:
+        name = rule if ablation == "none" else f"{rule}/{ablation}"
+        for seed in range(seeds):
+            tag = f"{name.replace('/', '-')}_{dataset}_seed{seed}"
+            ro_path = out / "readouts" / f"{tag}.json"
+            cached = json.loads(ro_path.read_text()) if resume and ro_path.exists() else None
+            if cached is None or cached["config"] != cfg_json:
+                kind = "stdp" if rule == "stdp-wta" else "burst"
+                net = nets.get(kind)
+                if net is None:
+                    from .spiking import _input_rates
+
+                    net = nets[kind] = make_network(rule, config, _input_rates(ds, config), device=device)
+                    compiles.append(bool(net.compiled))
+                t0 = time.perf_counter()
+                trained, _ = train_spiking(rule, ds, config, seed, ablation=ablation, net=net, resume=resume,
+                                           checkpoint=out / "checkpoints" / f"{tag}.npz", progress=progress)
+                t1 = time.perf_counter()
+                codes = encode_spiking(net, trained.state, ds, config, seed, progress=progress)
+                encode_s = time.perf_counter() - t1
+                readouts = {}
+                for pooling in POOLINGS:
+                    feats = [pixels] + [readout_features(c, pooling) for c in codes]
+                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed)
+                cached = {"rule": name, "seed": seed, "config": cfg_json, "train_s": trained.train_s,
+                          "train_wall_s": t1 - t0, "encode_s": encode_s, "history": trained.history,
+                          "readouts": readouts,
+                          "mean_rate_hz": [float(c.sum(axis=-1).mean() / (config.t_fix_ms * 1e-3 * c.shape[-1]))
+                                           for c in codes]}
+                _write_json(ro_path, cached)
+                _write_state(out / "weights" / f"{tag}.npz", trained.state)
+            per_seed.append(cached)
+    result = summarise(per_seed, dataset)
+    result.config = {**cfg_json, "compiles": compiles}
+    write_study(result, out)
+    return result
+
+
+def _write_state(path, state):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **state)
+
+
+def receptive_field_figure(out, dataset, rule="spiking-clapp", seed=0, n_show=32):
+    """Layer-1 receptive fields of a finished spiking study's ``rule`` (seed ``seed``) as a figure."""
+    from ..plotting import plot_receptive_fields
+    from .spiking import basal_index
+
+    tag = f"{rule.replace('/', '-')}_{dataset}_seed{seed}"
+    path = Path(out) / "weights" / f"{tag}.npz"
+    ro = Path(out) / "readouts" / f"{tag}.json"
+    if not path.exists() or not ro.exists():
+        raise ParameterError(f"out: no weights of {rule!r} seed {seed} in {str(out)!r}; allowed: a finished spiking study")
+    from .spiking import SpikingConfig
+
+    cfg = json.loads(ro.read_text())["config"]
+    config = SpikingConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+    n_pre = 2 * config.patch_size ** 2
+    i, j = basal_index(config, 1, n_pre, config.neurons[0])
+    with np.load(path) as z:
+        w = z["w1"]
+    return plot_receptive_fields(w, config.patch_size, pre_index=i, post_index=j, n_show=n_show,
+                                 title=f"{rule}, {dataset}, seed {seed}: layer-1 receptive fields (ON - OFF weights)")

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int, check_number
-from .data import DATASETS, patch_grid, saccade_pairs
+from .data import DATASETS, grid_shape, patch_grid, saccade_pairs
 from .encoder import F32, Architecture, init_weights
 from .rules import RULES, init_rule_weights, rule_gradients
 
@@ -92,11 +92,7 @@ class LearnConfig:
 
     def grid(self, image_shape):
         """(rows, cols) of the patch grid on images of ``image_shape``."""
-        h, w = image_shape
-        if self.patch_size > min(h, w):
-            raise ParameterError(
-                f"patch_size: got {self.patch_size} for {h} x {w} images; allowed: <= {min(h, w)}")
-        rows, cols = (h - self.patch_size) // self.patch_stride + 1, (w - self.patch_size) // self.patch_stride + 1
+        rows, cols = grid_shape(image_shape, self.patch_size, self.patch_stride)
         if rows <= max(self.steps_ahead):
             raise ParameterError(
                 f"steps_ahead: got {self.steps_ahead} with a {rows}-row patch grid; allowed: < {rows}")
@@ -113,6 +109,10 @@ PRESETS = {
     "mnist5k": LearnConfig(),
     "digits": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(16, 32, 64, 128),
                           pool_after=(2, 4), steps_ahead=(1,), epochs=8, batch_size=32),
+    # the spiking learner's width on the same patches (issue 9's side by side): two layers, no pooling
+    "digits-2layer": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(64, 64), pool_after=(),
+                                 steps_ahead=(1,), epochs=8, batch_size=32),
+    "mnist5k-2layer": LearnConfig(channels=(100, 100), pool_after=()),
     "stl10-paper": LearnConfig(dataset="stl10", patch_size=16, patch_stride=8,
                                channels=(128, 256, 256, 512, 1024, 1024), pool_after=(2, 4, 5, 6),
                                steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300),

@@ -27,6 +27,9 @@ class Broadcast:
         Value in each bin (finite reals).
     dt : Quantity
         Bin width.
+    name : str or None
+        Name of its Brian2 TimedArray (explicit names keep a standalone project identical from one
+        build to the next in the same process).
 
     Examples
     --------
@@ -36,7 +39,7 @@ class Broadcast:
     [1.0, -1.0, 0.0]
     """
 
-    def __init__(self, values, dt):
+    def __init__(self, values, dt, name=None):
         check_quantity("dt", dt, ms, positive=True)
         v = np.asarray(values, dtype=float).ravel()
         if v.size == 0:
@@ -45,6 +48,7 @@ class Broadcast:
             raise ParameterError("values: got NaN or inf in the broadcast schedule; allowed: finite numbers")
         self.values = v
         self.dt = dt
+        self.name = name
 
     @classmethod
     def constant(cls, value=1.0):
@@ -82,8 +86,13 @@ class Broadcast:
         return cls(out, g * second)
 
     def timed_array(self):
-        """The schedule as a Brian2 TimedArray (name chosen by the caller's namespace key)."""
-        return TimedArray(self.values, dt=self.dt)
+        """The schedule as a Brian2 TimedArray, one per Broadcast object: every projection gated by
+        the same Broadcast shares it, so that a standalone re-run can replace its values once
+        (``run_args={broadcast.timed_array(): values}``)."""
+        if getattr(self, "_timed_array", None) is None:
+            kw = {"name": self.name} if self.name else {}
+            self._timed_array = TimedArray(self.values, dt=self.dt, **kw)
+        return self._timed_array
 
     def value_at(self, t):
         """Value at time ``t`` (NumPy side; the last value holds after the end)."""

@@ -40,15 +40,19 @@ class BACResult:
 
 def run_bac(params: TwoCompartmentParams | str = "naud2018", *, soma_amp=1.9 * nA, soma_dur=5 * ms,
             apical_amp=1.0 * nA, apical_dur=5 * ms, apical_delay=0 * ms, onset=50 * ms,
-            duration=200 * ms, dt=0.1 * ms, device="runtime", codegen_target="numpy") -> BACResult:
+            duration=200 * ms, dt=0.1 * ms, device="runtime", codegen_target="numpy",
+            method="rk4") -> BACResult:
     """Run the BAC protocol and measure spikes and plateaus.
 
     Parameters
     ----------
     apical_delay : Quantity
         Onset of the apical pulse relative to the somatic pulse (may be negative).
+    method : str
+        Integrator (the spiking learner uses 'euler' at 0.2 ms).
     """
-    model = two_compartment(params, dt=dt, soma_current="I_soma(t, i)", dend_current="I_dend(t, i)")
+    model = two_compartment(params, dt=dt, soma_current="I_soma(t, i)", dend_current="I_dend(t, i)",
+                            method=method)
     p = model.params
     check_dt(dt, p)
     for nm, v in (("soma_amp", soma_amp), ("apical_amp", apical_amp)):
