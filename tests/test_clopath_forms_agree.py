@@ -26,7 +26,7 @@ def _same_pairing(a, b):
 @pytest.mark.standalone
 @pytest.mark.slow
 def test_pairing_full_protocol_event_equals_accumulator():
-    cfg = PairingConfig(window_delays=(-10.0, 0.0, 10.0), pairing_counts=(4, 16))
+    cfg = PairingConfig(window_delays=(), pairing_counts=())   # the full protocol: 10 s between trials
     _same_pairing(run_pairing(cfg, formulation="event", record_traces=False),
                   run_pairing(cfg, formulation="accumulator", record_traces=False))
 
