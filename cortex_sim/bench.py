@@ -8,6 +8,7 @@ dt = 0.1 ms. ``run_s`` is the simulation loop alone as Brian2 standalone measure
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -15,11 +16,11 @@ import time
 import numpy as np
 from brian2 import Hz, mV, ms, pA, second
 
-from .devices import activate, run_network
-from .errors import check_choice, check_int, check_number
+from .devices import _progress, activate, run_network
+from .errors import ParameterError, check_choice, check_int, check_number
 from .networks import feedforward_clopath
 
-__all__ = ["bench_clopath", "FORMULATIONS"]
+__all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench", "available_memory_bytes"]
 
 FORMULATIONS = ("accumulator", "event", "naive")
 
@@ -38,10 +39,64 @@ def _peak_rss_mb(device, project_dir):
         return float(f.read()) / 1024.0
 
 
+#: measured on this benchmark (benchmarks/RESULTS.md, 2026-11-29, accumulator form, dt 0.1 ms):
+#: 40 B per synapse at 1e7 synapses, about 60 ns per neuron and step, about 17 ns per synaptic
+#: arrival, a 30 MB process floor; a cold C++ compile takes about 20 s on 2 cores
+BYTES_PER_SYNAPSE = 40
+BYTES_PER_NEURON = 2048
+BASE_BYTES = 30 * 2**20
+NS_PER_NEURON_STEP = 60
+NS_PER_ARRIVAL = 17
+
+
+def available_memory_bytes():
+    """Memory this process may still use: MemAvailable, or the cgroup's limit if it is lower."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if avail is None:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for cg in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(cg).read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            used = 0
+            for cur in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
+                try:
+                    used = int(open(cur).read().strip())
+                    break
+                except (OSError, ValueError):
+                    pass
+            avail = min(avail, int(text) - used)
+    return avail
+
+
+def estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms=0.1):
+    """Estimated peak memory (bytes) and simulation wall time (s) of :func:`bench_clopath`
+    (C++ standalone, one thread), from the per-synapse and per-step costs measured above."""
+    synapses = neurons * inputs
+    memory = BASE_BYTES + synapses * BYTES_PER_SYNAPSE + neurons * BYTES_PER_NEURON
+    steps = duration_s / (dt_ms * 1e-3)
+    wall = (steps * neurons * NS_PER_NEURON_STEP + synapses * rate_hz * duration_s * NS_PER_ARRIVAL) * 1e-9
+    return memory, wall
+
+
 def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, device="cpp", threads=1,
                   drive_pA=500.0, formulation="accumulator", dt_ms=0.1, seed=1, compile_only=False,
-                  compute_capability=None):
-    """Build, compile and run the benchmark network; return the timing dict of the CLI."""
+                  compute_capability=None, max_wall_s=None, report=None):
+    """Build, compile and run the benchmark network; return the timing dict of the CLI.
+
+    Before anything is built, the memory estimate (:func:`estimate_clopath_bench`) must fit in the
+    available memory, and the estimated wall time in ``max_wall_s`` when it is given; otherwise a
+    ParameterError names the estimate and the limit.
+    """
     check_int("neurons", neurons, low=1)
     check_int("inputs", inputs, low=1)
     check_number("rate", rate_hz, low=0)
@@ -49,6 +104,20 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_int("threads", threads, low=1)
     check_number("drive", drive_pA)
     check_choice("formulation", formulation, FORMULATIONS)
+    check_number("dt", dt_ms, low=0, low_open=True, high=10)
+    memory, wall = estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms)
+    avail = available_memory_bytes()
+    if memory > 0.8 * avail:
+        raise ParameterError(
+            f"neurons x inputs: got {neurons} x {inputs} = {neurons * inputs:.3g} synapses, about "
+            f"{memory / 2**30:.1f} GiB at {BYTES_PER_SYNAPSE} B per synapse; allowed: up to 80 % of the "
+            f"{avail / 2**30:.1f} GiB of memory available")
+    if not compile_only and max_wall_s is not None and wall > max_wall_s:
+        raise ParameterError(
+            f"duration: an estimated {wall / 60:.0f} min of simulation ({neurons * inputs:.3g} synapses, "
+            f"{duration_s:g} s); allowed: up to {max_wall_s / 60:.0f} min (--yes to go past)")
+    _progress(report, f"bench clopath: {neurons} x {inputs} synapses on {device}, estimated "
+                      f"{memory / 2**20:.0f} MB and {wall:.1f} s of simulation; building the network ...")
     t0 = time.perf_counter()
     activate(device, threads=threads, codegen_target="cython", compile_only=compile_only,
              compute_capability=compute_capability)
@@ -65,7 +134,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     t_setup = time.perf_counter() - t0
     try:
         info = run_network(ff.net, duration_s * second, device=device, project_name=f"bench_{formulation}_t{threads}",
-                           compile_only=compile_only)
+                           compile_only=compile_only, report=report)
     finally:
         if device == "cpp":
             from brian2 import prefs

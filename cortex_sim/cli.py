@@ -1,13 +1,24 @@
-"""The ``cortex-sim`` command. Every command has ``--json``; bad input: one line on stderr, exit 2."""
+"""The ``cortex-sim`` command. Every command has ``--json``; bad input: one line on stderr, exit 2.
+
+Conventions: outputs go to ``cortex_sim_out/<command>/`` unless ``--out`` says otherwise, and the
+folder is checked before any work; JSON goes to stdout before any figure is written and carries
+``"cortex_sim": {"version", "command", "parameters"}``; progress goes to stderr through the
+``cortex_sim`` logger (``-q`` quiet, ``-v`` verbose); Ctrl-C or SIGTERM prints one line and exits
+130, and nothing of an interrupted run is analysed or written. Accuracies are percent in tables and
+fractions in JSON files (``accuracy_mean`` 0.924 = 92.4 %); weights are ratios ``w/w0``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import signal
 import sys
 
 from . import __version__
-from .errors import CortexSimError
+from .errors import CortexSimError, check_choice, check_int
 
 __all__ = ["main", "build_parser"]
 
@@ -24,14 +35,35 @@ def _ms(x):
     return float(x) * ms
 
 
-def _common(p, device="runtime"):
-    """--json, --figures, --no-figure, and (unless device is None) --device with its real default, --dt."""
+OUT_ROOT = "cortex_sim_out"
+
+
+def _out(p, command, help="folder for figures and results (checked before any work)"):
+    p.add_argument("--out", "--figures", dest="out", default=os.path.join(OUT_ROOT, command), metavar="DIR",
+                   help=help)
+
+
+def _common(p, command, device="runtime"):
+    """--json, --out, --no-figure, and (unless device is None) --device with its real default, --dt."""
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    p.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures")
+    _out(p, command)
     p.add_argument("--no-figure", action="store_true", help="do not write the figure")
     if device:
         p.add_argument("--device", default=device, choices=("runtime", "cpp", "cuda"), help="Brian2 device")
         p.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
+
+
+def _yes(p):
+    p.add_argument("--yes", action="store_true",
+                   help="run even when the estimated wall time exceeds an hour (memory limits always hold)")
+
+
+def _verbosity(p, top=False):
+    kw = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("-v", "--verbose", action="count", help="more progress detail (Brian2 INFO messages too)",
+                   **({"default": 0} if top else kw))
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, warnings only",
+                   **({"default": False} if top else kw))
 
 
 def _formulation(p):
@@ -49,26 +81,30 @@ class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _add(sub, name, help):
-    """A subcommand whose --help shows every option's default."""
-    return sub.add_parser(name, help=help, description=help, formatter_class=_Defaults)
+    """A subcommand whose --help shows every option's default (and takes -v/-q there too)."""
+    p = sub.add_parser(name, help=help, description=help, formatter_class=_Defaults)
+    _verbosity(p)
+    return p
 
 
 def build_parser():
     parser = _Parser(prog="cortex-sim", description="Two-compartment neurons, Clopath plasticity and "
                      "broadcast-gated learning on Brian2.")
     parser.add_argument("--version", action="version", version=f"cortex-sim {__version__}")
+    _verbosity(parser, top=True)
     sub = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
 
     neuron = sub.add_parser("neuron", help="single-neuron demos")
     nsub = neuron.add_subparsers(dest="command", required=True, parser_class=_Parser)
     bac = _add(nsub, "bac", "BAC firing: soma only / apical only / paired")
-    _common(bac)
+    _common(bac, "bac")
     bac.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after somatic onset (ms)")
     bac.add_argument("--soma-amp", type=float, default=1.9, help="somatic pulse (nA, 5 ms)")
     bac.add_argument("--apical-amp", type=float, default=1.0, help="apical pulse (nA, 5 ms)")
 
     pairing = _add(sub, "pairing", "the Grewe pairing experiment (main job)")
-    _common(pairing, device="cpp")
+    _common(pairing, "pairing", device="cpp")
+    _yes(pairing)
     _formulation(pairing)
     pairing.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after s2 arrival (ms)")
     pairing.add_argument("--n-pairings", type=int, default=8, help="trials per induction block")
@@ -81,12 +117,13 @@ def build_parser():
     plast = sub.add_parser("plasticity", help="plasticity protocols")
     psub = plast.add_subparsers(dest="command", required=True, parser_class=_Parser)
     clamp = _add(psub, "clamp", "voltage clamp: dw per presynaptic spike vs clamp voltage")
-    _common(clamp)
+    _common(clamp, "clamp")
     clamp.add_argument("--params", default="visual", choices=("visual", "somatosensory", "hippocampal", "nest"),
                        help="Clopath rule preset")
     clamp.add_argument("--points", type=int, default=41, help="number of clamp voltages from -80 to 0 mV")
     freq = _add(psub, "frequency", "Sjöström 2001 frequency dependence on the AdEx-Clopath neuron")
-    _common(freq, device="cpp")
+    _common(freq, "frequency", device="cpp")
+    _yes(freq)
     _formulation(freq)
     freq.add_argument("--rates", default="0.1,10,20,40,50", help="pairing rates (Hz), comma-separated")
     freq.add_argument("--groups", type=int, default=None,
@@ -98,18 +135,21 @@ def build_parser():
                       help="AdEx preset (default: clopath2010; with --schedule authors: clopath2010-code, "
                            "reset -49.5 mV and jumps at the end of the spike as in the authors' code)")
     win = _add(psub, "window", "STDP window: pairs at 20 Hz, delta t from -15 to +15 ms")
-    _common(win, device="cpp")
+    _common(win, "window", device="cpp")
+    _yes(win)
     _formulation(win)
     win.add_argument("--delta-ts", default=",".join(str(d) for d in range(-15, 16)),
                      help="delta t = t_post - t_pre (ms), comma-separated")
     win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
     win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings")
-    figs = _add(sub, "figures", "regenerate every figure in figures/ from code (a few minutes)")
-    figs.add_argument("--figures", default="figures", metavar="DIR", help="output folder")
+    figs = _add(sub, "figures", "regenerate the README's figures: simulations rerun (a few minutes), "
+                "studies and benchmarks re-plotted from their stored results in results/")
+    _out(figs, "figures", help="output folder ('cortex-sim figures --out figures' rewrites the README's)")
+    figs.add_argument("--only", default=None, help="comma-separated figure names (default: all)")
     figs.add_argument("--json", action="store_true", help="print the written paths as JSON")
 
     sw = _add(sub, "sweep", "compile a protocol once and re-run it over a parameter grid")
-    sw.add_argument("protocol", help="pairing")
+    sw.add_argument("protocol", choices=("pairing",), help="the protocol to sweep")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
                     help="a sweep parameter (pairing: apical_delay [ms], apical_amp [nA]); repeat for a grid")
     sw.add_argument("--processes", type=int, default=2, help="runs in parallel")
@@ -118,6 +158,7 @@ def build_parser():
     sw.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (pairing)")
     sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     sw.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
+    sw.add_argument("--force", action="store_true", help="ignore the checkpoint's records and run every point")
 
     learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
     learn.add_argument("--rule", default="clapp", help="clapp | clapp-fb | dfa | pc | bp | random | all, "
@@ -126,17 +167,20 @@ def build_parser():
     learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
     learn.add_argument("--preset", default=None, help="mnist5k | digits | digits-2layer | mnist5k-2layer | stl10-paper "
                        "(default: the data set's)")
-    learn.add_argument("--seeds", type=int, default=3, help="number of seeds")
+    learn.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. N-1)")
+    learn.add_argument("--seed", type=int, action="append", default=None, metavar="S",
+                       help="run this seed (repeat for several); replaces --seeds")
     learn.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
     learn.add_argument("--max-train-images", type=int, default=None, help="images per epoch (default: all)")
-    learn.add_argument("--out", default="runs/learn", help="folder for checkpoints and results")
+    learn.add_argument("--out", default=os.path.join(OUT_ROOT, "learn"),
+                       help="folder for checkpoints, results and figures (checked before any work)")
     learn.add_argument("--data-dir", default=None, help="folder with the STL-10 binary files (stl10 only)")
     learn.add_argument("--unlabeled", action="store_true", help="stl10: also train on the 100 000 unlabeled images")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    learn.add_argument("--figures", default="figures", metavar="DIR", help="folder for figures")
-    learn.add_argument("--no-figure", action="store_true", help="do not write figures/readout.png")
+    learn.add_argument("--figures", default=None, metavar="DIR", help="folder for figures (default: --out)")
+    learn.add_argument("--no-figure", action="store_true", help="do not write the figures")
     sp = learn.add_argument_group("spiking learners (spiking-clapp, spiking-clopath, spiking-random, stdp-wta)")
     sp.add_argument("--ablation", default="none",
                     help="spiking-clapp ablations to run as well, comma-separated: none, broadcast-off, "
@@ -151,8 +195,8 @@ def build_parser():
     bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
     bc = _add(bsub, "clopath", "N AdEx-Clopath neurons x K plastic Poisson inputs (NEST-mirroring)")
     bc.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    bc.add_argument("--neurons", type=int, default=1000)
-    bc.add_argument("--inputs", type=int, default=200)
+    bc.add_argument("--neurons", type=int, default=1000, help="number of AdEx-Clopath neurons")
+    bc.add_argument("--inputs", type=int, default=200, help="plastic Poisson inputs per neuron")
     bc.add_argument("--rate", type=float, default=10.0, help="input rate (Hz)")
     bc.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
     bc.add_argument("--device", default="cpp", choices=("runtime", "cpp", "cuda"), help="Brian2 device")
@@ -164,37 +208,115 @@ def build_parser():
     bc.add_argument("--compile-only", action="store_true", help="generate and compile, do not run")
     bc.add_argument("--compute-capability", type=float, default=None,
                     help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
+    _yes(bc)
     return parser
 
 
-def _cmd_figures(args):
-    """bac, clamp (three presets), pairing, frequency and window; scaling.png comes from
-    benchmarks/run_all.py (it needs NEST and minutes of benchmarks)."""
-    from . import plotting
-    from .protocols.bac import run_bac
-    from .protocols.clamp import run_clamp
-    from .protocols.frequency import run_frequency, run_window
-    from .protocols.pairing import run_pairing
+#: wall seconds per neuron and simulated second at dt = 0.1 ms (C++ standalone, the pairing
+#: experiment: 24.6 s for 15 neurons x 286 s, benchmarks/RESULTS.md); used for the soft time limit
+WALL_PER_NEURON_SECOND = 6e-3
+SOFT_LIMIT_S = 3600.0
 
-    jobs = [("bac", lambda: plotting.plot_bac(run_bac())),
-            ("clamp", lambda: plotting.plot_clamp([run_clamp(p) for p in ("visual", "somatosensory", "hippocampal")])),
-            ("pairing", lambda: plotting.plot_pairing(run_pairing(report="stderr"))),
-            ("frequency", lambda: plotting.plot_frequency(run_frequency(report="stderr"))),
-            ("window", lambda: plotting.plot_window(run_window(report="stderr")))]
+
+def _check_budget(args, neurons, simulated_s, what):
+    """Refuse (exit 2) a run estimated above an hour of wall time unless --yes."""
+    estimate = neurons * simulated_s * WALL_PER_NEURON_SECOND * (0.1 / args.dt)
+    if estimate > SOFT_LIMIT_S and not args.yes:
+        raise CortexSimError(
+            f"{what}: {simulated_s:.3g} s simulated for {neurons} neurons at dt {args.dt:g} ms, an estimated "
+            f"{estimate / 3600:.1f} h; allowed: up to {SOFT_LIMIT_S / 3600:.0f} h without --yes")
+
+
+def _meta(args):
+    """What a JSON result carries about how it was made."""
+    skip = {"json", "group", "command", "verbose", "quiet", "yes"}
+    params = {k: v for k, v in sorted(vars(args).items()) if k not in skip}
+    cmd = " ".join(x for x in (args.group, getattr(args, "command", None)) if x)
+    return {"version": __version__, "command": cmd, "parameters": params}
+
+
+def _print_json(args, out):
+    print(json.dumps({**out, "cortex_sim": _meta(args)}), flush=True)
+
+
+def _stored(name):
+    """A folder of stored study results (results/ at the repository root)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "results" / name
+    if not path.exists():
+        raise CortexSimError(f"figures: the stored results {str(path)!r} are missing; allowed: run from a "
+                             "clone of the repository (they are kept in git)")
+    return path
+
+
+def _figure_jobs():
+    """name -> function returning a figure; the README's figures, all of them."""
+    from . import plotting
+
+    def sim(name):
+        def make():
+            from .protocols.bac import run_bac
+            from .protocols.clamp import run_clamp
+            from .protocols.frequency import run_frequency, run_window
+            from .protocols.pairing import run_pairing
+
+            if name == "bac":
+                return plotting.plot_bac(run_bac())
+            if name == "clamp":
+                return plotting.plot_clamp([run_clamp(p) for p in ("visual", "somatosensory", "hippocampal")])
+            run = {"pairing": run_pairing, "frequency": run_frequency, "window": run_window}[name]
+            return getattr(plotting, f"plot_{name}")(run(report="stderr"))
+        return make
+
+    def study(folder, dataset):
+        def make():
+            from .learning.study import collect_study
+
+            res = collect_study([_stored(folder)], dataset)
+            return plotting.plot_readout([r for r in res.results if "/" not in r["rule"]])
+        return make
+
+    def fields():
+        from .learning.study import receptive_field_figure
+
+        return receptive_field_figure(_stored("spiking_mnist5k"), "mnist5k", "spiking-clapp")
+
+    def scaling():
+        return plotting.plot_scaling(json.loads((_stored("scaling.json")).read_text()))
+
+    jobs = {name: sim(name) for name in ("bac", "clamp", "pairing", "frequency", "window")}
+    jobs.update({"readout": study("rate_mnist5k", "mnist5k"),
+                 "spiking_mnist5k_readout": study("spiking_mnist5k", "mnist5k"),
+                 "spiking_digits_readout": study("spiking_digits", "digits"),
+                 "spiking_mnist5k_receptive_fields": fields, "scaling": scaling})
+    return jobs
+
+
+def _cmd_figures(args):
+    """Simulation figures are rerun; study and benchmark figures are re-plotted from results/
+    (rerunning those takes hours: see the README for the commands that made them)."""
+    from . import plotting
+
+    jobs = _figure_jobs()
+    names = list(jobs) if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    for n in names:
+        check_choice("--only", n, list(jobs))
     written = []
-    for name, make in jobs:
-        sys.stderr.write(f"[cortex-sim] figure {name} ...\n")
-        written.append(str(plotting.save_figure(make(), f"{args.figures}/{name}.png")))
-    print(json.dumps({"figures": written}) if args.json else "\n".join(written))
+    for name in names:
+        logging.getLogger("cortex_sim").info(f"figure {name} ...")
+        written.append(str(plotting.save_figure(jobs[name](), os.path.join(args.out, f"{name}.png"))))
+    if args.json:
+        _print_json(args, {"figures": written})
+    else:
+        print("\n".join(written))
 
 
 def _cmd_sweep(args):
     from brian2 import second
 
-    from .errors import check_choice
     from .protocols.pairing import PairingConfig, sweep_pairing
 
-    check_choice("protocol", args.protocol, ("pairing",))
     grid = {}
     for item in args.param:
         if "=" not in item:
@@ -203,19 +325,20 @@ def _cmd_sweep(args):
         grid[name.strip()] = _floats(f"--param {name}", values)
     cfg = PairingConfig(trial_interval=args.trial_interval * second, test_interval=args.trial_interval / 2 * second,
                         window_delays=(), pairing_counts=(), dt=_ms(args.dt))
-    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr", checkpoint=args.checkpoint)
+    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr", checkpoint=args.checkpoint,
+                               force=args.force)
     n = len(rows)
     ran = [r for r in info["run_s"] if r == r]
     ideal = sum(ran) / max(1, min(args.processes, len(ran)))
-    out = {"rows": rows, "compile_s": info["compile_s"], "total_s": info["total_s"],
-           "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / max(1, len(ran))}
+    out = {"rows": rows, "compile_s": info["compile_s"], "total_s": info["total_s"], "ran": len(ran),
+           "skipped": n - len(ran), "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / max(1, len(ran))}
     if args.json:
-        print(json.dumps(out))
+        _print_json(args, out)
         return
     for r in rows:
         print(", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
-    print(f"compile {info['compile_s']:.1f} s, {n} runs in {info['total_s']:.1f} s, "
-          f"overhead {out['per_point_overhead_s']:.3f} s per point")
+    print(f"compile {info['compile_s']:.1f} s, {len(ran)} runs ({n - len(ran)} from the checkpoint) in "
+          f"{info['total_s']:.1f} s, overhead {out['per_point_overhead_s']:.3f} s per point")
 
 
 def _cmd_bench(args):
@@ -224,19 +347,28 @@ def _cmd_bench(args):
     out = bench_clopath(neurons=args.neurons, inputs=args.inputs, rate_hz=args.rate,
                         duration_s=args.duration, device=args.device, threads=args.threads,
                         drive_pA=args.drive, formulation=args.formulation, dt_ms=args.dt,
-                        compile_only=args.compile_only, compute_capability=args.compute_capability)
+                        compile_only=args.compile_only, compute_capability=args.compute_capability,
+                        max_wall_s=None if args.yes else SOFT_LIMIT_S, report="stderr")
     if args.json:
-        print(json.dumps(out))
+        _print_json(args, out)
     else:
         for k, v in out.items():
             print(f"{k:14s} {v}")
 
 
 def _cmd_frequency(args):
-    from .protocols.frequency import rms_vs_data, run_frequency
+    from .protocols.frequency import pairing_times, rms_vs_data, run_frequency
 
+    rates = _floats("--rates", args.rates)
+    for r in rates:
+        if not 0 < r <= 1000:
+            raise CortexSimError(f"--rates: got {r:g} Hz; allowed: 0 < rate <= 1000 Hz")
+    if args.groups is not None and not 1 <= args.groups <= 10000:
+        raise CortexSimError(f"--groups: got {args.groups}; allowed: 1 to 10000")
+    longest = max(float(pairing_times(r, 10.0, schedule=args.schedule, n_groups=args.groups)[1].max()) for r in rates)
+    _check_budget(args, 2 * len(rates), longest, "--rates/--groups")
     neuron = args.neuron or ("clopath2010-code" if args.schedule == "authors" else "clopath2010")
-    res = run_frequency(rates=_floats("--rates", args.rates), n_groups=args.groups, dt=_ms(args.dt),
+    res = run_frequency(rates=rates, n_groups=args.groups, dt=_ms(args.dt),
                         device=args.device, report="stderr", schedule=args.schedule, neuron=neuron,
                         formulation=args.formulation)
     out = res.to_dict()
@@ -248,29 +380,33 @@ def _cmd_frequency(args):
 
 
 def _cmd_window(args):
-    from .protocols.frequency import run_window
+    from .protocols.frequency import pairing_times, run_window
 
-    res = run_window(delta_ts=_floats("--delta-ts", args.delta_ts), rate=args.rate, n_groups=args.groups,
+    deltas = _floats("--delta-ts", args.delta_ts)
+    if not 0 < args.rate <= 1000:
+        raise CortexSimError(f"--rate: got {args.rate:g} Hz; allowed: 0 < rate <= 1000 Hz")
+    check_int("--groups", args.groups, low=1, high=10000)
+    _check_budget(args, len(deltas), float(pairing_times(args.rate, 10.0, n_groups=args.groups)[1].max()),
+                  "--rate/--groups")
+    res = run_window(delta_ts=deltas, rate=args.rate, n_groups=args.groups,
                      dt=_ms(args.dt), device=args.device, report="stderr", formulation=args.formulation)
     _emit(args, res.to_dict(), res, "window", lambda: [
         f"delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}" for r in res.rows])
 
 
 def _emit(args, out, res, figure, lines):
-    """Write the figure ``figure``.png, then print JSON or the readable lines."""
+    """Print the JSON (or the readable lines), then write the figure ``figure``.png."""
     from . import plotting
 
-    fig_path = None
-    if not args.no_figure:
-        fig = getattr(plotting, f"plot_{figure}")(res)
-        fig_path = plotting.save_figure(fig, f"{args.figures}/{figure}.png")
     if args.json:
-        print(json.dumps(out))
-        return
-    for line in lines():
-        print(line)
-    if fig_path:
-        print(f"figure: {fig_path}")
+        _print_json(args, out)
+    else:
+        for line in lines():
+            print(line)
+    if not args.no_figure:
+        fig_path = plotting.save_figure(getattr(plotting, f"plot_{figure}")(res), os.path.join(args.out, f"{figure}.png"))
+        if not args.json:
+            print(f"figure: {fig_path}")
 
 
 def _cmd_bac(args):
@@ -290,6 +426,7 @@ def _cmd_clamp(args):
 
     from .protocols.clamp import run_clamp
 
+    check_int("--points", args.points, low=2, high=10000)
     res = run_clamp(args.params, n_points=args.points, u_min=-80 * mV, u_max=0 * mV, dt=_ms(args.dt),
                     device=args.device)
     out = res.to_dict()
@@ -305,49 +442,54 @@ def _cmd_clamp(args):
 
 
 def _floats(name, text, cast=float):
+    kind = "integers" if cast is int else "numbers"
     try:
         return tuple(cast(x) for x in text.split(",") if x.strip())
     except ValueError as exc:
-        raise CortexSimError(f"{name}: got {text!r}; allowed: comma-separated numbers") from exc
+        raise CortexSimError(f"{name}: got {text!r}; allowed: comma-separated {kind}") from exc
 
 
 def _cmd_pairing(args):
     from brian2 import mV, second
 
     from .params import preset
-    from .protocols.pairing import PairingConfig, run_pairing
+    from .protocols.pairing import PairingConfig, _schedule, run_pairing
 
     cfg = PairingConfig(apical_delay=_ms(args.apical_delay), n_pairings=args.n_pairings,
-                        trial_interval=args.trial_interval * second, dt=_ms(args.dt),
-                        window_delays=_floats("--window", args.window),
-                        pairing_counts=_floats("--counts", args.counts, int))
+                        trial_interval=args.trial_interval * second,
+                        dt=_ms(args.dt), window_delays=_floats("--window", args.window),
+                        pairing_counts=_floats("--counts", args.counts, int)).check()
+    _check_budget(args, 2 + len(cfg.window_delays) + len(cfg.pairing_counts), _schedule(cfg)[1],
+                  "--trial-interval/--n-pairings/--counts")
     rule = preset("clopath", "visual")
     if args.theta_plus is not None:
         rule = rule.with_(theta_plus=args.theta_plus * mV)
     res = run_pairing(cfg, rule=rule, device=args.device, report="stderr", formulation=args.formulation)
     out = res.to_dict()
-    fig_path = None
+    if args.json:
+        _print_json(args, out)
+    else:
+        c = out["conditions"]
+        print("Grewe pairing experiment (two-compartment L5 neuron, Clopath rule, M = +1)")
+        print(f"  baseline s1 EPSP: {out['baseline_epsp_mV']:.2f} mV")
+        for name in ("spike_alone", "paired", "apical_alone"):
+            print(f"  {name:17s} EPSP ratio {c[name]['epsp_ratio']:.3f}   spikes per trial "
+                  f"{c[name]['spikes_per_trial']}")
+        print(f"  unpaired pathway  EPSP ratio {c['unpaired_pathway']['epsp_ratio']:.3f}")
+        print("  window: " + ", ".join(f"{r['apical_delay_ms']:+g} ms -> {r['epsp_ratio']:.3f}" for r in out["window"]))
+        print("  pairings: " + ", ".join(f"{r['n_pairings']} -> {r['epsp_ratio']:.3f}" for r in out["pairing_counts"]))
     if not args.no_figure:
         from .plotting import plot_pairing, save_figure
 
-        fig_path = save_figure(plot_pairing(res), f"{args.figures}/pairing.png")
-    if args.json:
-        print(json.dumps(out))
-        return
-    c = out["conditions"]
-    print("Grewe pairing experiment (two-compartment L5 neuron, Clopath rule, M = +1)")
-    print(f"  baseline s1 EPSP: {out['baseline_epsp_mV']:.2f} mV")
-    for name in ("spike_alone", "paired", "apical_alone"):
-        print(f"  {name:17s} EPSP ratio {c[name]['epsp_ratio']:.3f}   spikes per trial "
-              f"{c[name]['spikes_per_trial']}")
-    print(f"  unpaired pathway  EPSP ratio {c['unpaired_pathway']['epsp_ratio']:.3f}")
-    print("  window: " + ", ".join(f"{r['apical_delay_ms']:+g} ms -> {r['epsp_ratio']:.3f}" for r in out["window"]))
-    print("  pairings: " + ", ".join(f"{r['n_pairings']} -> {r['epsp_ratio']:.3f}" for r in out["pairing_counts"]))
-    if fig_path:
-        print(f"figure: {fig_path}")
+        fig_path = save_figure(plot_pairing(res), os.path.join(args.out, "pairing.png"))
+        if not args.json:
+            print(f"figure: {fig_path}")
 
 
 def _cmd_learn(args):
+    from pathlib import Path
+
+    from .errors import RunInterrupted
     from .learning.study import run_study
 
     overrides = {}
@@ -360,37 +502,44 @@ def _cmd_learn(args):
     if args.lr is not None:
         overrides["lr"] = args.lr
     ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
-    res = run_study(args.rule, args.dataset, args.seeds, args.epochs, args.out, preset=args.preset,
-                    data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
-                    max_train_images=args.max_train_images, use_unlabeled=args.unlabeled,
-                    ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device)
-    fig_path = None
+    seeds = args.seed if args.seed else args.seeds
+    if args.resume and not (Path(args.out) / "checkpoints").exists():
+        logging.getLogger("cortex_sim").warning(
+            f"--resume: no checkpoints in {args.out!r}; starting from scratch")
+    try:
+        res = run_study(args.rule, args.dataset, seeds, args.epochs, args.out, preset=args.preset,
+                        data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress and not args.quiet,
+                        max_train_images=args.max_train_images, use_unlabeled=args.unlabeled,
+                        ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device)
+    except KeyboardInterrupt:
+        raise RunInterrupted(kept=f"checkpoints kept in {args.out}; the same command with --resume continues") from None
     spiking = "compiles" in res.config
+    if args.json:
+        keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "seed_list", "epochs")
+        out = {"results": [{k: r[k] for k in keys if k in r} for r in res.results]}
+        if spiking:
+            out["compiles"] = sum(res.config["compiles"])
+        _print_json(args, out)
+    else:
+        from .learning.study import markdown_table
+
+        print(markdown_table(res))
+        print(f"results: {args.out}/results.json, table: {args.out}/readout.md")
     if not args.no_figure:
         from .plotting import plot_readout, save_figure
 
-        fig_path = save_figure(plot_readout(res.results),
-                               f"{args.figures}/{'spiking_readout' if spiking else 'readout'}.png")
+        figures = args.figures or args.out
+        paths = [save_figure(plot_readout(res.results),
+                             os.path.join(figures, f"{'spiking_readout' if spiking else 'readout'}.png"))]
         first = next((r["rule"] for r in res.results if r["rule"] in ("spiking-clapp", "spiking-clopath", "stdp-wta")),
                      None)
         if spiking and first:
-            from .learning.study import receptive_field_figure
+            from .learning.study import receptive_field_figure, seed_list
 
-            save_figure(receptive_field_figure(args.out, args.dataset, first),
-                        f"{args.figures}/spiking_receptive_fields.png")
-    if args.json:
-        keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "epochs")
-        out = {"results": [{k: r[k] for k in keys} for r in res.results]}
-        if "compiles" in res.config:
-            out["compiles"] = sum(res.config["compiles"])
-        print(json.dumps(out))
-        return
-    from .learning.study import markdown_table
-
-    print(markdown_table(res))
-    print(f"results: {args.out}/results.json, table: {args.out}/readout.md")
-    if fig_path:
-        print(f"figure: {fig_path}")
+            paths.append(save_figure(receptive_field_figure(args.out, args.dataset, first, seed=seed_list(seeds)[0]),
+                                     os.path.join(figures, "spiking_receptive_fields.png")))
+        if not args.json:
+            print("figures: " + ", ".join(map(str, paths)))
 
 
 COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
@@ -400,26 +549,68 @@ COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("learn", None): _cmd_learn}
 
 
+def _setup_logging(args):
+    """Progress on stderr through the ``cortex_sim`` logger: INFO by default, -q warnings only,
+    -v DEBUG (and Brian2's INFO messages)."""
+    from brian2 import BrianLogger
+
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", 0) or 0
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logger = logging.getLogger("cortex_sim")
+    logger.handlers[:] = []
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[cortex-sim] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    if verbose:
+        BrianLogger.log_level_info()
+    else:
+        BrianLogger.log_level_warn()
+
+
+def _check_outputs(args):
+    """Every output path is checked before any work (exit 2 with one line if it cannot be written)."""
+    from ._files import check_writable_dir, check_writable_file
+
+    if getattr(args, "out", None) is not None and not (getattr(args, "no_figure", False) and args.group != "learn"):
+        check_writable_dir(args.out, "--out")
+    if getattr(args, "figures", None) is not None and not args.no_figure:
+        check_writable_dir(args.figures, "--figures")
+    if getattr(args, "checkpoint", None) is not None:
+        check_writable_file(args.checkpoint, "--checkpoint")
+
+
+def _interrupt(signum, frame):  # SIGTERM: the same clean path as Ctrl-C
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
         return exc.code
 
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         import matplotlib
 
         matplotlib.use("Agg")  # files only, no display needed
-        from brian2 import BrianLogger
-
-        BrianLogger.log_level_warn()
+        _setup_logging(args)
         dt_ms = getattr(args, "dt", 1.0)
-        if dt_ms <= 0 or dt_ms != dt_ms:
-            raise CortexSimError(f"--dt: got {dt_ms}; allowed: a positive number of ms")
+        if not 0 < dt_ms <= 10:
+            raise CortexSimError(f"--dt: got {dt_ms}; allowed: 0 < dt <= 10 ms")
+        _check_outputs(args)
         COMMANDS[(args.group, getattr(args, "command", None))](args)
     except CortexSimError as exc:
         sys.stderr.write(f"cortex-sim: error: {exc}\n".replace("\n", " ").rstrip() + "\n")
         return 2
+    except KeyboardInterrupt as exc:
+        kept = getattr(exc, "kept", "") or "nothing written"
+        sys.stderr.write(f"cortex-sim: interrupted: {kept}\n")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DeviceUnavailableError, SimulationDivergedError, check_choice, check_int
+from .errors import (BuildFailedError, DeviceUnavailableError, RunInterrupted, SimulationDivergedError,
+                     check_choice, check_int)
 
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
-           "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint"]
+           "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
+           "build_project", "check_completed"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -256,11 +258,73 @@ def check_finite(net):
                     "check the input currents and parameters)")
 
 
+def build_project(dev, project: Path, *, compile: bool = True, report=None, device="cpp"):
+    """Generate the standalone project of the current network in ``project`` and compile it.
+
+    Brian2 rewrites only the sources whose content changed, and ``make`` recompiles only those.
+    The compiler runs in a session of its own with its output in ``project/make.log``: a Ctrl-C
+    (or SIGTERM) reaches this process only, which stops make with SIGINT (make deletes the target
+    it was writing, so the cache stays usable) and raises :class:`RunInterrupted`. The caller
+    holds ``project/.lock``.
+
+    Returns
+    -------
+    (compiled, compile_s) : whether the binary was (re)built, and the make time in seconds.
+    """
+    import shlex
+    import signal
+
+    from brian2 import prefs
+
+    before = _binary_mtime(project)
+    _progress(report, f"generating the {device} project in {project} ...")
+    dev.build(directory=str(project), compile=False, run=False, with_output=False)
+    if not compile:
+        return False, 0.0
+    cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
+           *prefs.devices.cpp_standalone.extra_make_args_unix]
+    t0 = time.perf_counter()
+    with open(project / "make.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            rc = proc.wait()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise RunInterrupted("interrupted while compiling; the project cache is intact") from None
+    compile_s = time.perf_counter() - t0
+    if rc != 0:
+        tail = (project / "make.log").read_text(errors="replace").strip().splitlines()[-6:]
+        raise BuildFailedError(f"compiling {project} failed (make exit {rc}); the log is {project / 'make.log'}; "
+                               "last lines: " + " | ".join(tail))
+    compiled = _binary_mtime(project) != before
+    _progress(report, f"compiled in {compile_s:.1f} s" if compiled else "cached project up to date (no compile)")
+    return compiled, compile_s
+
+
+def check_completed(dev, what="the simulation"):
+    """Raise :class:`RunInterrupted` if the last standalone run stopped early (Brian2's completed
+    fraction, written by the binary, below 1: it was sent SIGINT/SIGTERM)."""
+    fraction = getattr(dev, "_last_run_completed_fraction", 1.0)
+    if fraction is not None and fraction < 1.0:
+        raise RunInterrupted(f"{what} stopped at {100 * fraction:.0f} % of its simulated time")
+
+
 def _progress(report, message):
+    """Log a stage of a long job on the ``cortex_sim`` logger (the CLI shows INFO, -q hides it);
+    with no logging configured, a job asked to ``report`` prints the line on stderr."""
     if report is not None:
+        import logging
         import sys
 
-        print(f"[cortex-sim] {message}", file=sys.stderr, flush=True)
+        logger = logging.getLogger("cortex_sim")
+        if logger.hasHandlers():
+            logger.info(message)
+        else:
+            print(f"[cortex-sim] {message}", file=sys.stderr, flush=True)
 
 
 def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
@@ -289,23 +353,38 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     # one process at a time per project folder (parallel sweeps use their own results folders)
     with open(project / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        before = _binary_mtime(project)
-        _progress(report, f"generating and compiling the {device} project in {project} ...")
-        dev.build(directory=str(project), compile=True, run=False, with_output=False)
+        compiled, compile_s = build_project(dev, project, report=report, device=device)
         t2 = time.perf_counter()
-        compile_s = float(dev.timers["compile"].get("make") or 0.0) + float(dev.timers["compile"].get("clean") or 0.0)
         if compile_only:
-            _progress(report, f"compiled in {compile_s:.1f} s (compile only, not run)")
-            return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project),
-                           compiled=_binary_mtime(project) != before)
-        _progress(report, f"compiled in {compile_s:.1f} s; simulating {float(duration):g} s of biological time ...")
+            return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project), compiled=compiled)
+        _progress(report, f"simulating {float(duration):g} s of biological time ...")
         dev.run(str(project), with_output=False, run_args=run_args, results_directory=results_directory)
+        check_completed(dev)
         t3 = time.perf_counter()
     run_s = getattr(dev, "_last_run_time", None)
     _progress(report, f"simulated in {t3 - t2:.1f} s")
     check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
-                   str(project), compiled=_binary_mtime(project) != before)
+                   str(project), compiled=compiled)
+
+
+_MANY = {}  # the state of run_many, inherited by its forked worker processes
+
+
+def _many_worker_init():
+    # own process group: a terminal's Ctrl-C reaches the parent only, which stops the runs itself
+    import signal
+
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _many_run(k):
+    """One run of run_many in a worker process: Brian2's documented device.run, then extract."""
+    dev, project, run_args_list, extract = (_MANY[n] for n in ("dev", "project", "run_args", "extract"))
+    dev.run(str(project), with_output=False, run_args=run_args_list[k], results_directory=f"results_{k}")
+    check_completed(dev, f"run {k}")
+    return k, extract(k), float(getattr(dev, "_last_run_time", float("nan")))
 
 
 def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2,
@@ -314,11 +393,14 @@ def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2
 
     Each entry is a Brian2 ``run_args`` dict (``{group.var: value, timed_array: values}``) that
     changes only initial values, shared constants or TimedArray contents, never the structure.
-    Runs go to their own results folders, ``processes`` at a time; then ``extract(k)`` is called
-    with the device reading results folder ``k`` and its return values are collected.
+    The runs use Brian2's documented ``device.run(run_args=..., results_directory=...)``, each in
+    its own results folder, ``processes`` at a time in forked worker processes (as in Brian2's
+    guide to multiple standalone runs); ``extract(k)`` is called in the worker that ran ``k``, with
+    the device reading that run's results, and its return value (picklable) is collected.
 
     ``skip`` lists runs not to do (already done, e.g. in a checkpoint); ``on_result(k, result)``
     is called as soon as run ``k`` is extracted, so that a caller can save it before the others end.
+    A Ctrl-C or SIGTERM stops every run (the binaries stop cleanly) and raises RunInterrupted.
 
     Returns
     -------
@@ -328,11 +410,10 @@ def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2
         ``compile_s`` (one compile), ``total_s`` (wall time of all runs), ``run_s`` (simulation
         loop of each run, as the binary reports it), ``project_dir``.
     """
-    import subprocess
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    import multiprocessing
+    import signal
 
     import brian2
-    from brian2 import TimedArray
 
     check_choice("device", device, ("cpp",))
     check_int("processes", processes, low=1)
@@ -344,55 +425,55 @@ def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2
     dev = brian2.get_device()
     project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
     project.mkdir(parents=True, exist_ok=True)
+    todo = [k for k in range(len(run_args_list)) if k not in set(skip)]
+    results_out = [None] * len(run_args_list)
+    run_s = [float("nan")] * len(run_args_list)
     with open(project / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _progress(report, f"generating and compiling the {device} project in {project} ...")
-        dev.build(directory=str(project), compile=True, run=False, with_output=False)
-        compile_s = float(dev.timers["compile"].get("make") or 0.0)
-        commands, touched = [], set()
-        for k, run_args in enumerate(run_args_list):
-            args = []
-            for key, value in run_args.items():
-                if isinstance(key, TimedArray):
-                    name, sval, vname, arr = dev._prepare_timed_array_run_arg(key, value)
-                else:
-                    name, sval, vname, arr = dev._prepare_variableview_run_arg(key, value)
-                    touched.add(key.variable)
-                if vname:
-                    fname = project / "static_arrays" / vname
-                    if not fname.exists():
-                        arr.tofile(fname)
-                args.append(f"{name}={sval}")
-            results = project / f"results_{k}"
-            results.mkdir(exist_ok=True)
-            commands.append((["./main", "--results_dir", os.path.join(str(results), "")] + args, results))
-
-        def _one(cmd):
-            out = subprocess.run(cmd[0], cwd=project, capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SimulationDivergedError(
-                    f"run {cmd[1].name} failed (exit {out.returncode}): {out.stderr[-500:]}")
-            return float((cmd[1] / "last_run_info.txt").read_text().split()[0])
-
-        todo = [k for k in range(len(commands)) if k not in set(skip)]
-        _progress(report, f"compiled in {compile_s:.1f} s; {len(todo)} runs, {processes} at a time ...")
+        _, compile_s = build_project(dev, project, report=report, device=device)
+        _progress(report, f"{len(todo)} runs, {processes} at a time ...")
+        _MANY.update(dev=dev, project=project, run_args=run_args_list, extract=extract)
         t0 = time.perf_counter()
-        results_out = [None] * len(commands)
-        run_s = [float("nan")] * len(commands)
-        with ThreadPoolExecutor(max_workers=processes) as pool:
-            futures = {pool.submit(_one, commands[k]): k for k in todo}
-            for fut in as_completed(futures):
-                k = futures[fut]
-                run_s[k] = fut.result()
-                # read this run's results now (main thread: Brian2's device is not thread-safe)
-                dev.results_dir = os.path.join(str(commands[k][1]), "")
-                dev.has_been_run = True
-                for var in touched:
-                    dev.array_cache[var] = None
-                results_out[k] = extract(k)
+        pool = multiprocessing.get_context("fork").Pool(min(processes, max(1, len(todo))),
+                                                         initializer=_many_worker_init)
+        try:
+            bar = _bar(report, len(todo), "runs")
+            for k, result, seconds in pool.imap_unordered(_many_run, todo):
+                results_out[k], run_s[k] = result, seconds
+                bar.update()
                 if on_result is not None:
-                    on_result(k, results_out[k])
+                    on_result(k, result)
+            bar.close()
+            pool.close()
+        except BaseException as exc:
+            for child in multiprocessing.active_children():  # stop the binaries cleanly, then the workers
+                try:
+                    os.killpg(child.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+            pool.terminate()
+            if isinstance(exc, KeyboardInterrupt):
+                raise RunInterrupted("interrupted; the runs that had finished were kept") from None
+            raise
+        finally:
+            pool.join()
+            _MANY.clear()
         total_s = time.perf_counter() - t0
-    _progress(report, f"{len(commands)} runs in {total_s:.1f} s")
+    _progress(report, f"{len(todo)} runs in {total_s:.1f} s")
     return results_out, {"compile_s": compile_s, "total_s": total_s, "run_s": run_s,
                          "project_dir": str(project)}
+
+
+def _bar(report, total, unit):
+    """A tqdm progress bar on stderr when ``report`` is set, else a silent stand-in."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, disable=report is None or not _info_enabled(),
+                file=__import__("sys").stderr, leave=False, dynamic_ncols=True)
+
+
+def _info_enabled():
+    import logging
+
+    logger = logging.getLogger("cortex_sim")
+    return not logger.hasHandlers() or logger.isEnabledFor(logging.INFO)

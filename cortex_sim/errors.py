@@ -16,6 +16,8 @@ __all__ = [
     "UnknownNameError",
     "DeviceUnavailableError",
     "SimulationDivergedError",
+    "BuildFailedError",
+    "RunInterrupted",
     "check_choice",
     "check_quantity",
     "check_number",
@@ -44,6 +46,22 @@ class DeviceUnavailableError(CortexSimError, RuntimeError):
 
 class SimulationDivergedError(CortexSimError, RuntimeError):
     """A state variable became NaN or ran away during a simulation."""
+
+
+class BuildFailedError(CortexSimError, RuntimeError):
+    """A generated C++/CUDA project did not compile (the message ends with the compiler's last lines)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A compile or a simulation stopped before its end (Ctrl-C, SIGTERM, a stopped binary).
+
+    A ``KeyboardInterrupt``, so that ``except Exception`` does not swallow it: nothing of an
+    interrupted run is ever analysed. ``kept`` says what was kept (e.g. checkpoints), or is empty.
+    """
+
+    def __init__(self, message="interrupted", kept=""):
+        super().__init__(message)
+        self.kept = kept
 
 
 def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:

@@ -49,6 +49,21 @@ def P(default, unit, doc, *, positive=False, nonnegative=False, tau=False, sourc
     )
 
 
+#: physically sensible magnitudes: membrane voltages and thresholds within +-200 mV, time
+#: constants and intervals up to an hour (a protocol of years would never finish)
+PHYSICAL_LIMITS = {"volt": (200 * mV, "mV"), "second": (3600 * second, "s")}
+
+
+def _check_physical(name, value):
+    from brian2.units.fundamentalunits import get_dimensions
+
+    for dim_name, (limit, unit_name) in PHYSICAL_LIMITS.items():
+        if get_dimensions(value) is get_dimensions(limit) and abs(float(value)) > float(limit):
+            u = mV if unit_name == "mV" else second
+            raise ParameterError(f"{name}: got {float(value / u):g} {unit_name}; allowed: magnitudes up to "
+                                 f"{float(limit / u):g} {unit_name}")
+
+
 class _Params:
     """Mixin: validation on construction, ``with_`` updates, NumPy boundary helper."""
 
@@ -68,6 +83,7 @@ class _Params:
             else:
                 check_quantity(f"{cls}.{f.name}", value, unit, positive=meta["positive"],
                                nonnegative=meta["nonnegative"])
+                _check_physical(f"{cls}.{f.name}", value)
         self._check()
 
     def _check(self):

@@ -101,7 +101,7 @@ class LinearReadout:
         return float(self.model_.score(x, y))
 
 
-def evaluate_layers(layer_features, labels, train, test, *, seed=0, Cs=DEFAULT_CS):
+def evaluate_layers(layer_features, labels, train, test, *, seed=0, Cs=DEFAULT_CS, progress=False, desc="readout"):
     """Fit a readout on every layer's features and report test accuracy.
 
     Parameters
@@ -113,6 +113,8 @@ def evaluate_layers(layer_features, labels, train, test, *, seed=0, Cs=DEFAULT_C
         The fixed split.
     seed : int
         Seed of the validation split inside the training set.
+    progress : bool
+        A progress bar (tqdm, on stderr) over the layers; ``desc`` labels it.
 
     Returns
     -------
@@ -120,8 +122,10 @@ def evaluate_layers(layer_features, labels, train, test, *, seed=0, Cs=DEFAULT_C
         ``{"layer", "accuracy", "C", "validation_accuracy", "n_features"}`` per layer.
     """
     labels = np.asarray(labels)
+    from tqdm.auto import tqdm
+
     rows = []
-    for layer, feats in enumerate(layer_features):
+    for layer, feats in enumerate(tqdm(layer_features, desc=desc, unit="layer", disable=not progress, leave=False)):
         feats = np.asarray(feats).reshape(len(feats), -1)
         if len(feats) != len(labels):
             raise ParameterError(

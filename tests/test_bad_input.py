@@ -99,7 +99,7 @@ def test_cli_main_returns_2(capsys):
     (["sweep", "pairing", "--param", "apical_delay"], "--param"),
     (["pairing", "--n-pairings", "0"], "n_pairings"),
     (["pairing", "--window", "a,b"], "--window"),
-    (["plasticity", "frequency", "--rates", "-1"], "rate_hz"),
+    (["plasticity", "frequency", "--rates", "-1"], "--rates"),
     (["plasticity", "window", "--delta-ts", "40"], "delta_t_ms"),
 ])
 def test_cli_protocol_bad_input(argv, word):

@@ -54,13 +54,32 @@ def test_sweep_cli_json():
 @pytest.mark.standalone
 def test_interrupted_sweep_resumes_to_identical_rows(tmp_path):
     """A checkpoint holding the first point (as after an interruption) is reused, the rest is run,
-    and the rows equal those of an uninterrupted sweep."""
+    and the rows equal those of an uninterrupted sweep (issue 4); a checkpoint of another model,
+    a corrupt line or a row without its columns is an error naming the file (issue 13)."""
     grid = {"apical_delay": [0.0, 5.0, 10.0]}
-    full, _ = sweep_pairing(grid, PairingConfig(**FAST))
     ckpt = tmp_path / "sweep.jsonl"
-    ckpt.write_text(json.dumps(full[0]) + "\n" + '{"apical_delay": 5.0, "torn')   # torn last line
+    full, _ = sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt)
+    header, *rows = ckpt.read_text().splitlines()
+    assert json.loads(header)["fields"]["config"]["dt_ms"] == pytest.approx(0.1)
+    first = next(r for r in rows if json.loads(r)["apical_delay"] == 0.0)
+    ckpt.write_text(header + "\n" + first + "\n" + '{"apical_delay": 5.0, "torn')   # torn last line
     resumed, info = sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt)
     assert info["run_s"][0] != info["run_s"][0]          # NaN: point 0 was not run again
     assert resumed == full
     lines = [json.loads(ln) for ln in ckpt.read_text().splitlines()[1:]]   # torn line dropped
-    assert sorted(r["apical_delay"] for r in lines) == [5.0, 10.0]
+    assert sorted(r["apical_delay"] for r in lines) == [0.0, 5.0, 10.0]
+    # the same checkpoint at another dt: refused before any run, naming the file and the field
+    with pytest.raises(ParameterError, match=r"sweep.jsonl.*config.dt_ms \(0.1 in the file, 1.0 now\)"):
+        sweep_pairing(grid, PairingConfig(**FAST, dt=1 * ms), checkpoint=ckpt)
+    good = ckpt.read_text()
+    ckpt.write_text(good + "not json\n")
+    with pytest.raises(ParameterError, match=r"sweep.jsonl' line 5 is not valid JSON"):
+        sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt)
+    ckpt.write_text(good + '{"apical_delay": 20.0}\n')
+    with pytest.raises(ParameterError, match=r"line 5 has no spike_alone_epsp_ratio"):
+        sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt)
+    ckpt.write_text(json.dumps(full[0]) + "\n")          # no header: not written by this sweep
+    with pytest.raises(ParameterError, match="line 1 is not a cortex_sim sweep header"):
+        sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt)
+    rows_forced, info_forced = sweep_pairing(grid, PairingConfig(**FAST), checkpoint=ckpt, force=True)
+    assert rows_forced == full and all(r == r for r in info_forced["run_s"])   # every point ran again

@@ -68,6 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path
+from ..devices import check_completed
 from ..errors import ParameterError, check_choice, check_int, check_number
 
 __all__ = ["SPIKING_RULES", "ABLATIONS", "SpikingConfig", "SPIKING_PRESETS", "spiking_preset",
@@ -500,19 +501,16 @@ class SpikingNetwork:
 
         import brian2
 
-        from ..devices import _binary_mtime, cache_root, network_fingerprint
+        from ..devices import build_project, cache_root, network_fingerprint
 
         dev = brian2.get_device()
         project = cache_root() / self.device / f"spiking_{self.kind}-{network_fingerprint(self.net)}"
         project.mkdir(parents=True, exist_ok=True)
-        if self.report:
-            self.report(f"generating the {self.device} project {project.name} (compiles only if changed) ...")
         t0 = time.perf_counter()
         with open(project / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            before = _binary_mtime(project)
-            dev.build(directory=str(project), compile=not generate_only, run=False, with_output=False)
-            compiled = _binary_mtime(project) != before
+            compiled, _ = build_project(dev, project, compile=not generate_only, report=self.report,
+                                        device=self.device)
             if compile_only:
                 return project, compiled, time.perf_counter() - t0
             _remove_stale_work(project / "work")
@@ -585,9 +583,7 @@ class SpikingNetwork:
         dev.project_dir = str(self.work)   # run_args files go to this process's run folder
         dev.run(str(self.work), with_output=False, run_args=args, results_directory=os.path.join("results", run_dir))
         wall = time.perf_counter() - t0
-        completed = getattr(dev, "_last_run_completed_fraction", 1.0)
-        if completed < 1.0:
-            raise RuntimeError(f"the chunk run stopped at {100 * completed:.0f} %")
+        check_completed(dev, "the chunk run")
         new, counts = dict(state), []
         for li, L in enumerate(self.layers, start=1):
             G = L.group

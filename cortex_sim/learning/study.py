@@ -96,8 +96,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
     rules : str or sequence of str
         Rule names, 'all' or a comma-separated list.
     dataset : {'mnist5k', 'digits', 'stl10'}
-    seeds : int
-        Number of seeds (0 .. seeds-1).
+    seeds : int or sequence of int
+        Number of seeds (0 .. seeds-1), or the seeds themselves (e.g. ``[4]``).
     epochs : int, optional
         Override the preset's epochs.
     out : path
@@ -120,7 +120,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
     rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
     for r in rules:
         check_choice("rule", r, ALL_RULES)
-    seeds = check_int("seeds", seeds, low=1)
+    seeds = seed_list(seeds)
     check_choice("dataset", dataset, DATASETS)
     for a in ablations:
         check_choice("ablation", a, ABLATIONS)
@@ -155,7 +155,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
 
     per_seed = []
     for rule in rules:
-        for seed in range(seeds):
+        for seed in seeds:
             tag = f"{rule}_{dataset}_seed{seed}"
             ro_path = out / "readouts" / f"{tag}.json"
             cached = json.loads(ro_path.read_text()) if resume and ro_path.exists() else None
@@ -166,7 +166,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
                 readouts = {}
                 for pooling in POOLINGS:
                     feats = [pixels] + [readout_features(c, pooling) for c in codes]
-                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed)
+                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed,
+                                                        progress=progress, desc=f"readout {tag} {pooling}")
                 cached = {"rule": rule, "seed": seed, "config": cfg_json, "train_s": enc.train_s,
                           "history": enc.history, "readouts": readouts}
                 _write_json(ro_path, cached)
@@ -174,6 +175,18 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/
     result = summarise(per_seed, dataset)
     write_study(result, out)
     return result
+
+
+def seed_list(seeds):
+    """The seeds of a study: ``n`` -> 0 .. n-1; a sequence of integers -> those seeds."""
+    if isinstance(seeds, (list, tuple, range)):
+        if not seeds:
+            raise ParameterError("seeds: got an empty list; allowed: one or more integers >= 0")
+        out = [check_int("seed", s, low=0) for s in seeds]
+        if len(set(out)) != len(out):
+            raise ParameterError(f"seeds: got {list(seeds)}, with repeats; allowed: distinct integers")
+        return out
+    return list(range(check_int("seeds", seeds, low=1)))
 
 
 def summarise(per_seed, dataset):
@@ -187,6 +200,7 @@ def summarise(per_seed, dataset):
         entry = {"rule": rule, "dataset": dataset, "layers": _aggregate([c["readouts"]["patch-average"] for c in runs]),
                  "layers_grid2x2": _aggregate([c["readouts"]["grid2x2"] for c in runs]),
                  "train_s": float(np.mean([c["train_s"] for c in runs])), "seeds": len(runs),
+                 "seed_list": sorted(int(c["seed"]) for c in runs),
                  "epochs": runs[0]["config"]["epochs"]}
         results.append(entry)
     return StudyResult(results, per_seed, dataset, per_seed[0]["config"])
@@ -253,7 +267,7 @@ def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, 
     nets, compiles, per_seed = {}, [], []
     for rule, ablation in jobs:
         name = rule if ablation == "none" else f"{rule}/{ablation}"
-        for seed in range(seeds):
+        for seed in seed_list(seeds):
             tag = f"{name.replace('/', '-')}_{dataset}_seed{seed}"
             ro_path = out / "readouts" / f"{tag}.json"
             cached = json.loads(ro_path.read_text()) if resume and ro_path.exists() else None
@@ -274,7 +288,8 @@ def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, 
                 readouts = {}
                 for pooling in POOLINGS:
                     feats = [pixels] + [readout_features(c, pooling) for c in codes]
-                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed)
+                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed,
+                                                        progress=progress, desc=f"readout {tag} {pooling}")
                 cached = {"rule": name, "seed": seed, "config": cfg_json, "train_s": trained.train_s,
                           "train_wall_s": t1 - t0, "encode_s": encode_s, "history": trained.history,
                           "readouts": readouts,

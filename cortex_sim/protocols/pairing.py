@@ -238,7 +238,7 @@ SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
 
 def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="naud2018",
                   rule: ClopathParams | str = "visual", device: str = "cpp", processes: int = 2,
-                  report=None, checkpoint=None, formulation: str = "event"):
+                  report=None, checkpoint=None, formulation: str = "event", force: bool = False):
     """Compile the pairing experiment once and re-run it for every point of ``grid``.
 
     Parameters
@@ -251,7 +251,12 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
     checkpoint : path or None
         JSON-lines file: each finished point is appended as soon as it is done, and points already
         in the file are not run again (an interrupted sweep resumes; each point is deterministic,
-        so the rows are identical to an uninterrupted sweep).
+        so the rows are identical to an uninterrupted sweep). Its first line records a hash of
+        everything that determines a result (configuration, dt, neuron, rule, formulation,
+        device, package version, model fingerprint): a checkpoint of another model, a corrupt
+        line or a row with missing columns is a ParameterError naming the file and the field.
+    force : bool
+        Start the checkpoint again (its records are discarded) instead of resuming it.
 
     Returns
     -------
@@ -290,7 +295,8 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=n_rows)
         run_args.append({table_ta: table * second, ap_group.t_next: table[0] * second,
                          ap_syn.apical_amp: cfg.apical_amp})
-    done = _load_checkpoint(checkpoint, names)
+    fields = _sweep_fields(base, neuron, rule, device, formulation, b.net, names)
+    done = _load_checkpoint(checkpoint, names, fields, force=force)
     skip = [k for k, pt in enumerate(points) if _point_key(pt, names) in done]
 
     def row_of(k, res):
@@ -317,10 +323,55 @@ def _point_key(point, names):
     return tuple(float(point[n]) for n in names)
 
 
-def _load_checkpoint(path, names):
-    """Rows of a sweep checkpoint keyed by their parameters (a torn last line is ignored)."""
+#: the columns every checkpoint row must have besides the swept parameters
+_ROW_COLUMNS = ("spike_alone_epsp_ratio", "paired_epsp_ratio", "apical_alone_epsp_ratio",
+                "unpaired_pathway_epsp_ratio", "paired_spikes_per_trial")
+
+
+def _sweep_fields(base, neuron, rule, device, formulation, net, names):
+    """Everything that determines the rows of a sweep, as a JSON-friendly dict."""
+    from .. import __version__
+    from ..devices import network_fingerprint
+
+    neuron = preset("two_compartment", neuron) if isinstance(neuron, str) else neuron
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.to_dict().items()}
+    return {"config": cfg, "neuron": neuron.to_dict(), "rule": rule.to_dict(), "device": device,
+            "formulation": formulation, "swept": list(names), "cortex_sim": __version__,
+            "model": network_fingerprint(net)}
+
+
+def _fields_key(fields):
+    import hashlib
+
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _differences(a, b, prefix=""):
+    """Dotted names of the entries where the nested dicts ``a`` and ``b`` differ."""
+    out = []
+    for k in sorted(set(a) | set(b), key=str):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k} ({va!r} in the file, {vb!r} now)")
+    return out
+
+
+def _load_checkpoint(path, names, fields, *, force=False):
+    """Rows of a sweep checkpoint keyed by their parameters.
+
+    A torn last line (an interrupted write) is dropped; a header of another model, a corrupt line
+    or a row without its columns raises ParameterError. A missing file (or ``force``) starts a new
+    checkpoint with the header line.
+    """
     done = {}
-    if path is None or not os.path.exists(path):
+    if path is None:
+        return done
+    header = json.dumps({"cortex_sim_sweep": 1, "key": _fields_key(fields), "fields": fields}, default=str) + "\n"
+    if force or not os.path.exists(path) or os.path.getsize(path) == 0:
+        with atomic_path(path) as tmp, open(tmp, "w") as f:
+            f.write(header)
         return done
     with open(path) as f:
         text = f.read()
@@ -328,12 +379,30 @@ def _load_checkpoint(path, names):
         text = text[: text.rfind("\n") + 1]
         with atomic_path(path) as tmp, open(tmp, "w") as f:
             f.write(text)
-    for line in text.splitlines():
+    lines = text.splitlines()
+    try:
+        head = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        head = {}
+    if "cortex_sim_sweep" not in head:
+        raise ParameterError(f"checkpoint: {str(path)!r} line 1 is not a cortex_sim sweep header; allowed: a "
+                             "checkpoint written by this sweep (or --force to start again)")
+    if head.get("key") != _fields_key(fields):
+        diff = _differences(head.get("fields", {}), json.loads(json.dumps(fields, default=str)))
+        raise ParameterError(f"checkpoint: {str(path)!r} was written for another model: "
+                             f"{'; '.join(diff[:4]) or 'its key differs'}; allowed: the same settings, or --force "
+                             "to start again")
+    for number, line in enumerate(lines[1:], start=2):
         try:
             row = json.loads(line)
-            done[_point_key(row, names)] = row
-        except (json.JSONDecodeError, KeyError):
-            continue
+            missing = [c for c in (*names, *_ROW_COLUMNS) if c not in row]
+        except json.JSONDecodeError:
+            raise ParameterError(f"checkpoint: {str(path)!r} line {number} is not valid JSON; allowed: one JSON "
+                                 "row per line (remove the line or use --force)") from None
+        if missing:
+            raise ParameterError(f"checkpoint: {str(path)!r} line {number} has no {', '.join(missing)}; allowed: "
+                                 "rows written by this sweep (remove the line or use --force)")
+        done[_point_key(row, names)] = row
     return done
 
 
