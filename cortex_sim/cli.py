@@ -581,8 +581,8 @@ def _check_outputs(args):
         check_writable_file(args.checkpoint, "--checkpoint")
 
 
-def _interrupt(signum, frame):  # SIGTERM: the same clean path as Ctrl-C
-    raise KeyboardInterrupt
+def _interrupt(signum, frame):  # Ctrl-C and SIGTERM: stop at once (Brian2's own handler would
+    raise KeyboardInterrupt        # first ask the run to stop and log a warning)
 
 
 def main(argv=None):
@@ -591,12 +591,13 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
         return exc.code
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         import matplotlib
 
         matplotlib.use("Agg")  # files only, no display needed
-        _setup_logging(args)
+        _setup_logging(args)  # imports brian2, which installs its SIGINT handler: replace it
+        signal.signal(signal.SIGINT, _interrupt)
         dt_ms = getattr(args, "dt", 1.0)
         if not 0 < dt_ms <= 10:
             raise CortexSimError(f"--dt: got {dt_ms}; allowed: 0 < dt <= 10 ms")
@@ -610,7 +611,8 @@ def main(argv=None):
         sys.stderr.write(f"cortex-sim: interrupted: {kept}\n")
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

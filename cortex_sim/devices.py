@@ -342,9 +342,13 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     # Brian2's progress report costs a clock system call per step in standalone code (measured:
     # 67 s instead of 25 s for the pairing experiment), so standalone runs report by stage instead
     standalone = device != "runtime"
+    t_start = float(net.t) if not standalone else 0.0
     net.run(duration, report=None if standalone else report, report_period=10 * brian2.second)
     if device == "runtime":
         run_s = time.perf_counter() - t0
+        if float(net.t) - t_start < float(duration) * (1 - 1e-6):
+            # Brian2's Ctrl-C handler stops a runtime run early instead of raising
+            raise RunInterrupted(f"the simulation stopped at {float(net.t):g} s of {float(duration):g} s")
         check_finite(net)
         return RunInfo(device, 0.0, 0.0, run_s)
     dev = brian2.get_device()
