@@ -74,24 +74,23 @@ def main():
         for r in scaling:
             lines.append(f"| {r['synapses']:.0e} | {r['synapses'] // 200} | {r['run_s']:.3f} | {r['peak_rss_mb']} "
                          f"| {r['peak_rss_mb'] * 2**20 / r['synapses']:.1f} |")
+        import json
+
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         sys.path.insert(0, ROOT)
-        from cortex_sim.plotting import save_figure
+        from cortex_sim._files import atomic_path
+        from cortex_sim.plotting import plot_scaling, save_figure
 
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.loglog([r["synapses"] for r in scaling], [r["run_s"] for r in scaling], "o-",
-                  label="cortex_sim accumulator (cpp, 1 thread)")
-        for name, drive, r in rows:
-            if drive == 500:
-                ax.plot([r["synapses"]], [r["run_s"]], "s", label=name)
-        ax.set_xlabel("plastic synapses")
-        ax.set_ylabel("run time for 1 s simulated (s)")
-        ax.legend(fontsize=7)
-        save_figure(fig, os.path.join(ROOT, "figures", "scaling.png"))
+        data = {"date": str(datetime.date.today()), "machine": machine,
+                "scaling": [{"synapses": r["synapses"], "run_s": r["run_s"], "peak_rss_mb": r["peak_rss_mb"]}
+                            for r in scaling],
+                "references": [{"name": name, "synapses": r["synapses"], "run_s": r["run_s"]}
+                               for name, drive, r in rows if drive == 500]}
+        with atomic_path(os.path.join(ROOT, "results", "scaling.json")) as tmp, open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+        save_figure(plot_scaling(data), os.path.join(ROOT, "figures", "scaling.png"))
     text = "\n".join(lines) + "\n"
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "a") as f:

@@ -18,7 +18,7 @@ import signal
 import sys
 
 from . import __version__
-from .errors import CortexSimError, check_choice, check_int
+from .errors import CortexSimError, JobFailedError, check_choice, check_int
 
 __all__ = ["main", "build_parser"]
 
@@ -148,6 +148,13 @@ def build_parser():
     figs.add_argument("--only", default=None, help="comma-separated figure names (default: all)")
     figs.add_argument("--json", action="store_true", help="print the written paths as JSON")
 
+    nb = _add(sub, "notebooks", "list the notebooks, or execute them and store their outputs (--execute)")
+    nb.add_argument("--execute", action="store_true",
+                    help="run every notebook top to bottom and write it back with its outputs")
+    nb.add_argument("--only", default=None, help="comma-separated notebook names (default: all)")
+    nb.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    nb.add_argument("--json", action="store_true", help="print the notebooks (and run times) as JSON")
+
     sw = _add(sub, "sweep", "compile a protocol once and re-run it over a parameter grid")
     sw.add_argument("protocol", choices=("pairing",), help="the protocol to sweep")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
@@ -269,12 +276,10 @@ def _figure_jobs():
             return getattr(plotting, f"plot_{name}")(run(report="stderr"))
         return make
 
-    def study(folder, dataset):
+    def study(folder):
         def make():
-            from .learning.study import collect_study
-
-            res = collect_study([_stored(folder)], dataset)
-            return plotting.plot_readout([r for r in res.results if "/" not in r["rule"]])
+            results = json.loads((_stored(folder) / "results.json").read_text())["results"]
+            return plotting.plot_readout([r for r in results if "/" not in r["rule"]])
         return make
 
     def fields():
@@ -286,9 +291,9 @@ def _figure_jobs():
         return plotting.plot_scaling(json.loads((_stored("scaling.json")).read_text()))
 
     jobs = {name: sim(name) for name in ("bac", "clamp", "pairing", "frequency", "window")}
-    jobs.update({"readout": study("rate_mnist5k", "mnist5k"),
-                 "spiking_mnist5k_readout": study("spiking_mnist5k", "mnist5k"),
-                 "spiking_digits_readout": study("spiking_digits", "digits"),
+    jobs.update({"readout": study("rate_mnist5k"),
+                 "spiking_mnist5k_readout": study("spiking_mnist5k"),
+                 "spiking_digits_readout": study("spiking_digits"),
                  "spiking_mnist5k_receptive_fields": fields, "scaling": scaling})
     return jobs
 
@@ -310,6 +315,66 @@ def _cmd_figures(args):
         _print_json(args, {"figures": written})
     else:
         print("\n".join(written))
+
+
+def _notebook_dir():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "notebooks"
+    if not path.is_dir():
+        raise CortexSimError(f"notebooks: {str(path)!r} is missing; allowed: run from a clone of the repository")
+    return path
+
+
+def _cmd_notebooks(args):
+    """Execute the notebooks in a scratch folder (what they write stays out of the repository)
+    and store each one with its outputs, atomically."""
+    import tempfile
+    import time
+
+    from ._files import atomic_path
+
+    paths = sorted(_notebook_dir().glob("*.ipynb"))
+    names = [p.stem for p in paths]
+    chosen = names if args.only is None else [n.strip().removesuffix(".ipynb") for n in args.only.split(",")]
+    for n in chosen:
+        check_choice("--only", n, names)
+    check_int("--timeout", args.timeout, low=10)
+    rows = []
+    for path in paths:
+        if path.stem not in chosen:
+            continue
+        row = {"notebook": str(path)}
+        if args.execute:
+            try:
+                import nbformat
+                from nbclient import NotebookClient
+            except ImportError:
+                raise CortexSimError("--execute: nbclient and nbformat are missing; allowed: install the test "
+                                     "extra (pip install -e '.[test]', which ./dev does)") from None
+            logging.getLogger("cortex_sim").info(f"executing {path.name} ...")
+            nb = nbformat.read(path, as_version=4)
+            t0 = time.perf_counter()
+            from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+            with tempfile.TemporaryDirectory() as scratch:
+                try:
+                    NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                                   resources={"metadata": {"path": scratch}}).execute()
+                except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise JobFailedError(f"notebook {path.name} failed ({first}); the stored notebook is "
+                                         "unchanged") from None
+            row["seconds"] = round(time.perf_counter() - t0, 1)
+            with atomic_path(path) as tmp:
+                nbformat.write(nb, tmp)
+            logging.getLogger("cortex_sim").info(f"{path.name}: {row['seconds']} s, outputs stored")
+        rows.append(row)
+    if args.json:
+        _print_json(args, {"notebooks": rows})
+    else:
+        for r in rows:
+            print(r["notebook"] + (f"  executed in {r['seconds']} s" if "seconds" in r else ""))
 
 
 def _cmd_sweep(args):
@@ -546,7 +611,7 @@ COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
             ("plasticity", "window"): _cmd_window, ("bench", "clopath"): _cmd_bench,
             ("sweep", None): _cmd_sweep, ("figures", None): _cmd_figures,
-            ("learn", None): _cmd_learn}
+            ("learn", None): _cmd_learn, ("notebooks", None): _cmd_notebooks}
 
 
 def _setup_logging(args):
@@ -603,9 +668,9 @@ def main(argv=None):
             raise CortexSimError(f"--dt: got {dt_ms}; allowed: 0 < dt <= 10 ms")
         _check_outputs(args)
         COMMANDS[(args.group, getattr(args, "command", None))](args)
-    except CortexSimError as exc:
+    except CortexSimError as exc:   # bad input: exit 2; a job that failed on valid input: exit 1
         sys.stderr.write(f"cortex-sim: error: {exc}\n".replace("\n", " ").rstrip() + "\n")
-        return 2
+        return 1 if isinstance(exc, JobFailedError) else 2
     except KeyboardInterrupt as exc:
         kept = getattr(exc, "kept", "") or "nothing written"
         sys.stderr.write(f"cortex-sim: interrupted: {kept}\n")

@@ -17,6 +17,7 @@ __all__ = [
     "DeviceUnavailableError",
     "SimulationDivergedError",
     "BuildFailedError",
+    "JobFailedError",
     "RunInterrupted",
     "check_choice",
     "check_quantity",
@@ -50,6 +51,11 @@ class SimulationDivergedError(CortexSimError, RuntimeError):
 
 class BuildFailedError(CortexSimError, RuntimeError):
     """A generated C++/CUDA project did not compile (the message ends with the compiler's last lines)."""
+
+
+class JobFailedError(CortexSimError, RuntimeError):
+    """A job that was given valid input failed (a notebook cell raised or timed out); the CLI prints
+    one line and exits with status 1."""
 
 
 class RunInterrupted(KeyboardInterrupt):

@@ -183,6 +183,21 @@ def plot_readout(results, axes=None):
     return fig
 
 
+def plot_scaling(data, ax=None):
+    """Run time for 1 s simulated vs plastic synapses (benchmarks/run_all.py's ``results/scaling.json``:
+    ``{"scaling": [{"synapses", "run_s"}], "references": [{"name", "synapses", "run_s"}]}``)."""
+    fig, ax = _fig_axes(ax, (1, 1), (5, 4))
+    rows = data["scaling"]
+    ax.loglog([r["synapses"] for r in rows], [r["run_s"] for r in rows], "o-",
+              label="cortex_sim accumulator (cpp, 1 thread)")
+    for r in data.get("references", []):
+        ax.plot([r["synapses"]], [r["run_s"]], "s", label=r["name"])
+    ax.set_xlabel("plastic synapses")
+    ax.set_ylabel("run time for 1 s simulated (s)")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def plot_embedding(points, labels, ax=None, title="last layer, 2-D embedding"):
     """Scatter of a 2-D embedding (n, 2) of representations, coloured by class label."""
     fig, ax = _fig_axes(ax, figsize=(5, 5))

@@ -86,7 +86,7 @@ def _aggregate(rows_by_seed):
             for layer in range(acc.shape[1])]
 
 
-def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="runs/learn", *,
+def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="cortex_sim_out/learn", *,
               preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
               use_unlabeled=False, ablations=("none",), spiking_overrides=None, device="cpp"):
     """Train and read out ``rules`` on ``dataset`` over ``seeds`` seeds.
@@ -227,7 +227,8 @@ def write_study(result, out):
 
 
 def markdown_table(result):
-    """The lecture's Table 1 layout, one table per pooling: mean +- std accuracy (%) per layer."""
+    """The lecture's Table 1 layout, one table per pooling: mean +- std accuracy (%) per layer
+    (the mean alone for a single seed)."""
     lines = []
     for key, title in (("layers", "patch-average (paper protocol)"), ("layers_grid2x2", "2x2-grid pooling")):
         n_layers = len(result.results[0][key])
@@ -236,7 +237,9 @@ def markdown_table(result):
         lines += [f"### {result.dataset}: {title}, mean +- std over seeds", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in result.results:
-            accs = [f"{x['accuracy_mean'] * 100:.1f} +- {x['accuracy_std'] * 100:.1f}" for x in r[key]]
+            # one seed has no spread to show (not "+- 0.0")
+            accs = [f"{x['accuracy_mean'] * 100:.1f}" + (f" +- {x['accuracy_std'] * 100:.1f}" if r["seeds"] > 1 else "")
+                    for x in r[key]]
             best = max(r[key][1:], key=lambda x: x["accuracy_mean"])
             lines.append("| " + " | ".join([r["rule"], *rule_traits(r["rule"]), *accs,
                                              f"{best['accuracy_mean'] * 100:.1f} (layer {best['layer']})",

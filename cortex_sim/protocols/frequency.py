@@ -254,10 +254,49 @@ def rms_vs_data(rows):
 
 
 def run_frequency(rates=(0.1, 10, 20, 40, 50), delta_ts=(10.0, -10.0), **kwargs) -> PairsResult:
-    """Sjöström 2001 protocol at the given pairing rates (Hz) and timings (ms)."""
+    """Sjöström et al. 2001: weight change after pre-post pairings vs pairing rate.
+
+    Parameters
+    ----------
+    rates : sequence of float
+        Pairing rates (Hz), each in (0, 1000].
+    delta_ts : sequence of float
+        t_post - t_pre (ms): +10 is pre-post, -10 post-pre.
+    **kwargs
+        Passed to :func:`run_spike_pairs`: ``schedule`` ('sjostrom' or 'authors'), ``neuron``
+        (AdEx preset), ``rule`` (Clopath preset), ``n_groups``, ``dt``, ``device``,
+        ``formulation``, ``report``.
+
+    Returns
+    -------
+    PairsResult
+        ``rows``: one dict per (rate, delta t) with ``w_ratio`` = w / w0 at the end;
+        :func:`rms_vs_data` compares them with the published values (SJOSTROM_2001).
+
+    Examples
+    --------
+    >>> from cortex_sim import run_frequency
+    >>> res = run_frequency(rates=(20, 50), delta_ts=(10,))
+    >>> [round(r["w_ratio"], 2) for r in res.rows]      # both potentiate, more at 50 Hz
+    """
     return run_spike_pairs([(float(r), float(d)) for d in delta_ts for r in rates], **kwargs)
 
 
 def run_window(delta_ts=tuple(range(-15, 16, 1)), rate=20.0, **kwargs) -> PairsResult:
-    """STDP window: pairs at ``rate`` Hz for each delta t (ms), same grouping as Sjöström."""
+    """The STDP window: weight change vs spike timing at a fixed pairing rate.
+
+    Parameters
+    ----------
+    delta_ts : sequence of float
+        t_post - t_pre (ms) of each condition.
+    rate : float
+        Pairing rate (Hz); groups of 5 pairings as in Sjöström's protocol.
+    **kwargs
+        Passed to :func:`run_spike_pairs` (see :func:`run_frequency`).
+
+    Returns
+    -------
+    PairsResult
+        ``rows`` with ``delta_t_ms`` and ``w_ratio`` per condition.
+    """
     return run_spike_pairs([(float(rate), float(d)) for d in delta_ts], **kwargs)
