@@ -16,7 +16,7 @@ import time
 import numpy as np
 from brian2 import Hz, mV, ms, pA, second
 
-from .devices import _progress, activate, run_network
+from .devices import _progress, activate, check_device_available, run_network
 from .errors import ParameterError, check_choice, check_int, check_number
 from .networks import feedforward_clopath
 
@@ -116,6 +116,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
         raise ParameterError(
             f"duration: an estimated {wall / 60:.0f} min of simulation ({neurons * inputs:.3g} synapses, "
             f"{duration_s:g} s); allowed: up to {max_wall_s / 60:.0f} min (--yes to go past)")
+    check_device_available(device, compile_only=compile_only)
     _progress(report, f"bench clopath: {neurons} x {inputs} synapses on {device}, estimated "
                       f"{memory / 2**20:.0f} MB and {wall:.1f} s of simulation; building the network ...")
     t0 = time.perf_counter()
