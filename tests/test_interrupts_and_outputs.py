@@ -82,9 +82,11 @@ def test_sigint_during_a_standalone_run_writes_nothing_and_the_next_run_is_right
 
 
 @pytest.mark.standalone
-def test_sigterm_during_a_compile_keeps_the_cache_usable(tmp_path):
-    """SIGTERM while make runs (before: 60 'make ... Interrupt' lines and a traceback): one line,
-    exit 130; the next run of the same project compiles what is missing and is right."""
+@pytest.mark.parametrize("how", ["SIGINT to the process group", "SIGTERM to the process"])
+def test_interrupt_during_a_compile_keeps_the_cache_usable(tmp_path, how):
+    """Ctrl-C (SIGINT to the terminal's process group) or SIGTERM while make runs (before: 60
+    'make ... Interrupt' lines and a traceback): one line, exit 130; the next run of the same
+    project compiles what is missing and is right."""
     cache = tmp_path / "cache"
     env, out = _env(tmp_path, cache), tmp_path / "out"
     args = ["neuron", "bac", "--device", "cpp", "--json"]
@@ -92,7 +94,10 @@ def test_sigterm_during_a_compile_keeps_the_cache_usable(tmp_path):
     _wait_for(lambda: any(cache.glob("cpp/*/make.log")) or proc.poll() is not None)
     time.sleep(1.5)
     assert proc.poll() is None, proc.stderr.read()
-    proc.send_signal(signal.SIGTERM)
+    if how.startswith("SIGINT"):
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
     _assert_clean_interrupt(proc, tmp_path, out)
 
     again = subprocess.run([sys.executable, "-m", "cortex_sim", *args, "--no-figure"], capture_output=True,
@@ -116,6 +121,7 @@ def test_sigterm_during_a_compile_keeps_the_cache_usable(tmp_path):
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--checkpoint", "/proc/x/y.jsonl"], "--checkpoint"),
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--checkpoint", "DIR"], "--checkpoint"),
     (["bench", "clopath", "--neurons", "1000000", "--inputs", "10000"], "GiB"),  # 1e10 synapses
+    (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--neurons", "60000,10"], "GiB"),
     (["pairing", "--trial-interval", "1e9"], "3600 s"),
     (["pairing", "--theta-plus", "1e6"], "200 mV"),
     (["pairing", "--counts", "1.5"], "comma-separated integers"),

@@ -749,7 +749,22 @@ def _load(path):
 
 def make_network(rule, config, rates, *, device="cpp", report=None, compile_only=False, compute_capability=None,
                  record=False, generate_only=False):
-    """The compiled network of ``rule`` for input rates ``rates`` (n, rows, cols, channels)."""
+    """The compiled network of ``rule`` for input rates ``rates`` (n, rows, cols, channels).
+
+    Refuses, before building, a network whose estimated memory (basal synapses at 40 B, lateral
+    prediction weights n x n at 40 B, 2 kB per neuron) exceeds 80 % of the available memory.
+    """
+    from ..bench import available_memory_bytes
+
+    n_pre, synapses = int(rates.shape[-1]), 0
+    for n, p in zip(config.neurons, config.p_connect):
+        synapses += n_pre * n * p + n * n
+        n_pre = n
+    memory = 40 * synapses + 2048 * sum(config.neurons) + 30 * 2**20
+    avail = available_memory_bytes()
+    if memory > 0.8 * avail:
+        raise ParameterError(f"neurons: got {tuple(config.neurons)}, about {memory / 2**30:.1f} GiB of synapses and "
+                             f"prediction weights; allowed: up to 80 % of the {avail / 2**30:.1f} GiB available")
     mean_rate = float(rates.sum(axis=-1).mean())
     return SpikingNetwork(config, _kind(rule), rates.shape[-1], mean_rate, device=device, report=report,
                           compile_only=compile_only, compute_capability=compute_capability, record=record,
