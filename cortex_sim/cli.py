@@ -390,8 +390,15 @@ def _cmd_sweep(args):
         grid[name.strip()] = _floats(f"--param {name}", values)
     cfg = PairingConfig(trial_interval=args.trial_interval * second, test_interval=args.trial_interval / 2 * second,
                         window_delays=(), pairing_counts=(), dt=_ms(args.dt))
-    rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr", checkpoint=args.checkpoint,
-                               force=args.force)
+    try:
+        rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr",
+                                   checkpoint=args.checkpoint, force=args.force)
+    except KeyboardInterrupt:
+        from .errors import RunInterrupted
+
+        kept = (f"the finished points are in {args.checkpoint}; the same command runs the rest"
+                if args.checkpoint else "nothing written (--checkpoint FILE keeps finished points)")
+        raise RunInterrupted(kept=kept) from None
     n = len(rows)
     ran = [r for r in info["run_s"] if r == r]
     ideal = sum(ran) / max(1, min(args.processes, len(ran)))
