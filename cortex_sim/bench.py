@@ -8,7 +8,6 @@ dt = 0.1 ms. ``run_s`` is the simulation loop alone as Brian2 standalone measure
 
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import time
@@ -16,11 +15,12 @@ import time
 import numpy as np
 from brian2 import Hz, mV, ms, pA, second
 
-from .devices import _progress, activate, check_device_available, run_network
+from .devices import (_progress, activate, check_device_available, check_memory, estimate_memory_bytes,
+                      run_network)
 from .errors import ParameterError, check_choice, check_int, check_number
 from .networks import feedforward_clopath
 
-__all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench", "available_memory_bytes"]
+__all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench"]
 
 FORMULATIONS = ("accumulator", "event", "naive")
 
@@ -40,49 +40,16 @@ def _peak_rss_mb(device, project_dir):
 
 
 #: measured on this benchmark (benchmarks/RESULTS.md, 2026-11-29, accumulator form, dt 0.1 ms):
-#: 40 B per synapse at 1e7 synapses, about 60 ns per neuron and step, about 17 ns per synaptic
-#: arrival, a 30 MB process floor; a cold C++ compile takes about 20 s on 2 cores
-BYTES_PER_SYNAPSE = 40
-BYTES_PER_NEURON = 2048
-BASE_BYTES = 30 * 2**20
+#: about 60 ns per neuron and step, about 17 ns per synaptic arrival (memory: devices.estimate_memory_bytes)
 NS_PER_NEURON_STEP = 60
 NS_PER_ARRIVAL = 17
-
-
-def available_memory_bytes():
-    """Memory this process may still use: MemAvailable, or the cgroup's limit if it is lower."""
-    avail = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    if avail is None:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    for cg in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = open(cg).read().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            used = 0
-            for cur in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
-                try:
-                    used = int(open(cur).read().strip())
-                    break
-                except (OSError, ValueError):
-                    pass
-            avail = min(avail, int(text) - used)
-    return avail
 
 
 def estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms=0.1):
     """Estimated peak memory (bytes) and simulation wall time (s) of :func:`bench_clopath`
     (C++ standalone, one thread), from the per-synapse and per-step costs measured above."""
     synapses = neurons * inputs
-    memory = BASE_BYTES + synapses * BYTES_PER_SYNAPSE + neurons * BYTES_PER_NEURON
+    memory = estimate_memory_bytes(synapses, neurons)
     steps = duration_s / (dt_ms * 1e-3)
     wall = (steps * neurons * NS_PER_NEURON_STEP + synapses * rate_hz * duration_s * NS_PER_ARRIVAL) * 1e-9
     return memory, wall
@@ -105,13 +72,8 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_number("drive", drive_pA)
     check_choice("formulation", formulation, FORMULATIONS)
     check_number("dt", dt_ms, low=0, low_open=True, high=10)
+    check_memory("neurons x inputs", f"{neurons} x {inputs}", neurons * inputs, neurons)
     memory, wall = estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms)
-    avail = available_memory_bytes()
-    if memory > 0.8 * avail:
-        raise ParameterError(
-            f"neurons x inputs: got {neurons} x {inputs} = {neurons * inputs:.3g} synapses, about "
-            f"{memory / 2**30:.1f} GiB at {BYTES_PER_SYNAPSE} B per synapse; allowed: up to 80 % of the "
-            f"{avail / 2**30:.1f} GiB of memory available")
     if not compile_only and max_wall_s is not None and wall > max_wall_s:
         raise ParameterError(
             f"duration: an estimated {wall / 60:.0f} min of simulation ({neurons * inputs:.3g} synapses, "

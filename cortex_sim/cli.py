@@ -246,15 +246,20 @@ def _print_json(args, out):
     print(json.dumps({**out, "cortex_sim": _meta(args)}), flush=True)
 
 
-def _stored(name):
-    """A folder of stored study results (results/ at the repository root)."""
+def _repo_path(command, *parts):
+    """A path in the repository (stored results, notebooks): these commands run from a clone."""
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "results" / name
+    path = Path(__file__).resolve().parent.parent.joinpath(*parts)
     if not path.exists():
-        raise CortexSimError(f"figures: the stored results {str(path)!r} are missing; allowed: run from a "
-                             "clone of the repository (they are kept in git)")
+        raise CortexSimError(f"{command}: {str(path)!r} is missing; allowed: run from a clone of the repository "
+                             "(it is kept in git)")
     return path
+
+
+def _stored(name):
+    """A folder or file of stored study results (results/ at the repository root)."""
+    return _repo_path("figures", "results", name)
 
 
 def _figure_jobs():
@@ -317,15 +322,6 @@ def _cmd_figures(args):
         print("\n".join(written))
 
 
-def _notebook_dir():
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "notebooks"
-    if not path.is_dir():
-        raise CortexSimError(f"notebooks: {str(path)!r} is missing; allowed: run from a clone of the repository")
-    return path
-
-
 def _cmd_notebooks(args):
     """Execute the notebooks in a scratch folder (what they write stays out of the repository)
     and store each one with its outputs, atomically."""
@@ -334,7 +330,7 @@ def _cmd_notebooks(args):
 
     from ._files import atomic_path
 
-    paths = sorted(_notebook_dir().glob("*.ipynb"))
+    paths = sorted(_repo_path("notebooks", "notebooks").glob("*.ipynb"))
     names = [p.stem for p in paths]
     chosen = names if args.only is None else [n.strip().removesuffix(".ipynb") for n in args.only.split(",")]
     for n in chosen:

@@ -31,7 +31,8 @@ from .errors import (BuildFailedError, DeviceUnavailableError, RunInterrupted, S
 
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
            "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
-           "build_project", "check_completed"]
+           "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
+           "check_memory"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -311,6 +312,55 @@ def check_completed(dev, what="the simulation"):
     fraction = getattr(dev, "_last_run_completed_fraction", 1.0)
     if fraction is not None and fraction < 1.0:
         raise RunInterrupted(f"{what} stopped at {100 * fraction:.0f} % of its simulated time")
+
+
+#: measured on the Clopath benchmark (benchmarks/RESULTS.md, 2026-11-29): 40 B per synapse at 1e7
+#: synapses (weights, indices, queues), a 30 MB process floor; 2 kB per neuron is generous
+BYTES_PER_SYNAPSE = 40
+BYTES_PER_NEURON = 2048
+BASE_BYTES = 30 * 2**20
+
+
+def estimate_memory_bytes(synapses, neurons):
+    """Estimated peak memory of a C++ standalone network of ``synapses`` and ``neurons``."""
+    return BASE_BYTES + synapses * BYTES_PER_SYNAPSE + neurons * BYTES_PER_NEURON
+
+
+def available_memory_bytes():
+    """Memory this process may still use: MemAvailable, or the cgroup's limit if it is lower."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if avail is None:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit, used = (open(f).read().strip() for f in (limit_file, usage_file))
+        except OSError:
+            continue
+        if limit.isdigit() and used.isdigit():
+            avail = min(avail, int(limit) - int(used))
+    return avail
+
+
+def check_memory(name, value, synapses, neurons):
+    """Refuse, before anything is built, a network whose estimated memory exceeds 80 % of the
+    available memory (ParameterError naming ``name``, ``value``, the estimate and the limit)."""
+    from .errors import ParameterError
+
+    memory, avail = estimate_memory_bytes(synapses, neurons), available_memory_bytes()
+    if memory > 0.8 * avail:
+        raise ParameterError(
+            f"{name}: got {value}, {synapses:.3g} synapses, about {memory / 2**30:.1f} GiB at {BYTES_PER_SYNAPSE} B "
+            f"per synapse; allowed: up to 80 % of the {avail / 2**30:.1f} GiB of memory available")
+    return memory
 
 
 def _progress(report, message):

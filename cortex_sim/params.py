@@ -51,17 +51,16 @@ def P(default, unit, doc, *, positive=False, nonnegative=False, tau=False, sourc
 
 #: physically sensible magnitudes: membrane voltages and thresholds within +-200 mV, time
 #: constants and intervals up to an hour (a protocol of years would never finish)
-PHYSICAL_LIMITS = {"volt": (200 * mV, "mV"), "second": (3600 * second, "s")}
+PHYSICAL_LIMITS = ((200 * mV, mV, "mV"), (3600 * second, second, "s"))
 
 
 def _check_physical(name, value):
     from brian2.units.fundamentalunits import get_dimensions
 
-    for dim_name, (limit, unit_name) in PHYSICAL_LIMITS.items():
+    for limit, unit, unit_name in PHYSICAL_LIMITS:
         if get_dimensions(value) is get_dimensions(limit) and abs(float(value)) > float(limit):
-            u = mV if unit_name == "mV" else second
-            raise ParameterError(f"{name}: got {float(value / u):g} {unit_name}; allowed: magnitudes up to "
-                                 f"{float(limit / u):g} {unit_name}")
+            raise ParameterError(f"{name}: got {float(value / unit):g} {unit_name}; allowed: magnitudes up to "
+                                 f"{float(limit / unit):g} {unit_name}")
 
 
 class _Params:

@@ -68,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path
-from ..devices import check_completed
+from ..devices import check_completed, check_memory
 from ..errors import ParameterError, check_choice, check_int, check_number
 
 __all__ = ["SPIKING_RULES", "ABLATIONS", "SpikingConfig", "SPIKING_PRESETS", "spiking_preset",
@@ -751,20 +751,14 @@ def make_network(rule, config, rates, *, device="cpp", report=None, compile_only
                  record=False, generate_only=False):
     """The compiled network of ``rule`` for input rates ``rates`` (n, rows, cols, channels).
 
-    Refuses, before building, a network whose estimated memory (basal synapses at 40 B, lateral
-    prediction weights n x n at 40 B, 2 kB per neuron) exceeds 80 % of the available memory.
+    Refuses, before building, a network whose estimated memory (basal synapses and the n x n
+    lateral prediction weights, :func:`~cortex_sim.devices.check_memory`) cannot fit.
     """
-    from ..bench import available_memory_bytes
-
     n_pre, synapses = int(rates.shape[-1]), 0
     for n, p in zip(config.neurons, config.p_connect):
         synapses += n_pre * n * p + n * n
         n_pre = n
-    memory = 40 * synapses + 2048 * sum(config.neurons) + 30 * 2**20
-    avail = available_memory_bytes()
-    if memory > 0.8 * avail:
-        raise ParameterError(f"neurons: got {tuple(config.neurons)}, about {memory / 2**30:.1f} GiB of synapses and "
-                             f"prediction weights; allowed: up to 80 % of the {avail / 2**30:.1f} GiB available")
+    check_memory("neurons", tuple(config.neurons), synapses, sum(config.neurons))
     mean_rate = float(rates.sum(axis=-1).mean())
     return SpikingNetwork(config, _kind(rule), rates.shape[-1], mean_rate, device=device, report=report,
                           compile_only=compile_only, compute_capability=compute_capability, record=record,

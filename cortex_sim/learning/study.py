@@ -163,11 +163,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
                 enc = train_encoder(rule, train_images, config, seed, checkpoint=out / "checkpoints" / f"{tag}.npz",
                                     resume=resume, progress=progress)
                 codes = encode_patches(patches, enc.weights, config.architecture)
-                readouts = {}
-                for pooling in POOLINGS:
-                    feats = [pixels] + [readout_features(c, pooling) for c in codes]
-                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed,
-                                                        progress=progress, desc=f"readout {tag} {pooling}")
+                readouts = _read_out(codes, pixels, ds, seed, tag, progress)
                 cached = {"rule": rule, "seed": seed, "config": cfg_json, "train_s": enc.train_s,
                           "history": enc.history, "readouts": readouts}
                 _write_json(ro_path, cached)
@@ -175,6 +171,14 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
     result = summarise(per_seed, dataset)
     write_study(result, out)
     return result
+
+
+def _read_out(codes, pixels, ds, seed, tag, progress):
+    """Layer-wise readouts of one trained network for every pooling (layer 0 = raw pixels)."""
+    return {pooling: evaluate_layers([pixels] + [readout_features(c, pooling) for c in codes], ds.labels,
+                                     ds.train, ds.test, seed=seed, progress=progress,
+                                     desc=f"readout {tag} {pooling}")
+            for pooling in POOLINGS}
 
 
 def seed_list(seeds):
@@ -288,11 +292,7 @@ def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, 
                 t1 = time.perf_counter()
                 codes = encode_spiking(net, trained.state, ds, config, seed, progress=progress)
                 encode_s = time.perf_counter() - t1
-                readouts = {}
-                for pooling in POOLINGS:
-                    feats = [pixels] + [readout_features(c, pooling) for c in codes]
-                    readouts[pooling] = evaluate_layers(feats, ds.labels, ds.train, ds.test, seed=seed,
-                                                        progress=progress, desc=f"readout {tag} {pooling}")
+                readouts = _read_out(codes, pixels, ds, seed, tag, progress)
                 cached = {"rule": name, "seed": seed, "config": cfg_json, "train_s": trained.train_s,
                           "train_wall_s": t1 - t0, "encode_s": encode_s, "history": trained.history,
                           "readouts": readouts,
