@@ -155,20 +155,38 @@ def build_parser():
     nb.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     nb.add_argument("--json", action="store_true", help="print the notebooks (and run times) as JSON")
 
-    sw = _add(sub, "sweep", "compile a protocol once and re-run it over a parameter grid")
-    sw.add_argument("protocol", choices=("pairing",), help="the protocol to sweep")
+    sw = _add(sub, "sweep", "run a job over a parameter grid on Dask (a local cluster, a scheduler, SLURM/PBS), "
+              "one record per point in a resumable store, gathered into an xarray dataset")
+    sw.add_argument("job", choices=SWEEP_JOBS, help="the job to sweep")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
-                    help="a sweep parameter (pairing: apical_delay [ms], apical_amp [nA]); repeat for a grid")
-    sw.add_argument("--processes", type=int, default=2, help="runs in parallel")
-    sw.add_argument("--checkpoint", default=None, metavar="FILE",
-                    help="JSON-lines file: finished points are saved as they end, and skipped when resuming")
-    sw.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (pairing)")
-    sw.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    sw.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
-    sw.add_argument("--force", action="store_true", help="ignore the checkpoint's records and run every point")
+                    help="a swept parameter; repeat for a grid. pairing: apical_delay [ms], apical_amp [nA]; "
+                         "frequency: rate_hz, delta_t_ms; window: delta_t_ms; bench: neurons, inputs, rate_hz, "
+                         "duration_s; learn: rule, seed")
+    sw.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a fixed option of the job (pairing: trial_interval_s, dt_ms, formulation, neuron, rule; "
+                         "frequency/window: schedule, n_groups, dt_ms, formulation, rate_hz (window); bench: "
+                         "duration_s, formulation, dt_ms, ...; learn: dataset, epochs, max_train_images, preset)")
+    sw.add_argument("--cluster", default="local", metavar="SPEC",
+                    help="local (one single-threaded worker per core), local:N, tcp://HOST:PORT (a running "
+                         "scheduler), slurm or pbs (dask-jobqueue), serial (this process, no Dask)")
+    sw.add_argument("--cluster-opt", action="append", default=[], metavar="KEY=VALUE",
+                    help="slurm/pbs: cores, memory, walltime, queue, account, jobs (batch jobs to submit), ...")
+    sw.add_argument("--cluster-config", default=None, metavar="FILE", help="slurm/pbs options as a YAML mapping")
+    sw.add_argument("--print-job-script", action="store_true",
+                    help="slurm/pbs: print the batch job script and exit without submitting anything")
+    sw.add_argument("--store", default=None, metavar="DIR",
+                    help="result store (default: cortex_sim_out/sweep/JOB): one record per point as it finishes; "
+                         "points already there are skipped")
+    sw.add_argument("--force", action="store_true", help="discard the store's records and run every point")
+    sw.add_argument("--processes", type=int, default=None, help="same as --cluster local:N")
+    sw.add_argument("--trial-interval", type=float, default=None,
+                    help="pairing: s between trials (default 10 s; same as --option trial_interval_s=...)")
+    sw.add_argument("--dt", type=float, default=0.1, help="time step (ms; pairing, frequency, window, bench)")
+    sw.add_argument("--json", action="store_true", help="print {points, ran, skipped, failed, store, dataset} as JSON")
+    sw.add_argument("--no-figure", action="store_true", help="do not write the figure")
 
     learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
-    learn.add_argument("--rule", default="clapp", help="clapp | clapp-fb | dfa | pc | bp | random | all, "
+    learn.add_argument("--rule", default="clapp", help="clapp | clapp-s | clapp-fb | dfa | pc | bp | random | all, "
                        "spiking-clapp | spiking-clopath | spiking-random | stdp-wta | spiking, "
                        "or a comma-separated list")
     learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
@@ -182,7 +200,9 @@ def build_parser():
     learn.add_argument("--out", default=os.path.join(OUT_ROOT, "learn"),
                        help="folder for checkpoints, results and figures (checked before any work)")
     learn.add_argument("--data-dir", default=None, help="folder with the STL-10 binary files (stl10 only)")
-    learn.add_argument("--unlabeled", action="store_true", help="stl10: also train on the 100 000 unlabeled images")
+    learn.add_argument("--no-unlabeled", dest="unlabeled", action="store_false",
+                       help="stl10: train on the labelled training split only (default: with the 100 000 unlabeled "
+                            "images, as the official code)")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -373,40 +393,62 @@ def _cmd_notebooks(args):
             print(r["notebook"] + (f"  executed in {r['seconds']} s" if "seconds" in r else ""))
 
 
+SWEEP_JOBS = ("pairing", "frequency", "window", "bench", "learn")
+
+
+def _key_values(option, items, parse_value=True):
+    import yaml
+
+    out = {}
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise CortexSimError(f"{option}: got {item!r}; allowed: NAME=VALUE" + (",..." if not parse_value else ""))
+        name, value = item.split("=", 1)
+        out[name.strip()] = yaml.safe_load(value) if parse_value else value
+    return out
+
+
 def _cmd_sweep(args):
-    from brian2 import second
+    from .sweeps import parse_cluster_options, run_sweep
 
-    from .protocols.pairing import PairingConfig, sweep_pairing
+    grid = {name: [v.strip() for v in values.split(",") if v.strip()]
+            for name, values in _key_values("--param", args.param, parse_value=False).items()}
+    if not grid:
+        raise CortexSimError("--param: got none; allowed: one or more NAME=V1,V2,... (see cortex-sim sweep --help)")
+    options = _key_values("--option", args.option)
+    if args.trial_interval is not None:
+        options["trial_interval_s"] = args.trial_interval
+    if args.job in ("pairing", "frequency", "window", "bench") and "dt_ms" not in options:
+        options["dt_ms"] = args.dt
+    if args.job == "pairing" and "trial_interval_s" not in options:
+        options["trial_interval_s"] = 10.0
+    cluster = args.cluster if args.processes is None else f"local:{check_int('--processes', args.processes, low=1)}"
+    cluster_options = parse_cluster_options(args.cluster_opt, args.cluster_config)
+    if args.print_job_script:
+        from .sweeps import make_cluster
 
-    grid = {}
-    for item in args.param:
-        if "=" not in item:
-            raise CortexSimError(f"--param: got {item!r}; allowed: NAME=V1,V2,...")
-        name, values = item.split("=", 1)
-        grid[name.strip()] = _floats(f"--param {name}", values)
-    cfg = PairingConfig(trial_interval=args.trial_interval * second, test_interval=args.trial_interval / 2 * second,
-                        window_delays=(), pairing_counts=(), dt=_ms(args.dt))
-    try:
-        rows, info = sweep_pairing(grid, cfg, processes=args.processes, report="stderr",
-                                   checkpoint=args.checkpoint, force=args.force)
-    except KeyboardInterrupt:
-        from .errors import RunInterrupted
-
-        kept = (f"the finished points are in {args.checkpoint}; the same command runs the rest"
-                if args.checkpoint else "nothing written (--checkpoint FILE keeps finished points)")
-        raise RunInterrupted(kept=kept) from None
-    n = len(rows)
-    ran = [r for r in info["run_s"] if r == r]
-    ideal = sum(ran) / max(1, min(args.processes, len(ran)))
-    out = {"rows": rows, "compile_s": info["compile_s"], "total_s": info["total_s"], "ran": len(ran),
-           "skipped": n - len(ran), "per_point_overhead_s": max(0.0, info["total_s"] - ideal) / max(1, len(ran))}
-    if args.json:
-        _print_json(args, out)
+        if cluster not in ("slurm", "pbs"):
+            raise CortexSimError(f"--print-job-script: got --cluster {cluster}; allowed: with --cluster slurm or pbs")
+        batch = make_cluster(cluster, cluster_options)
+        try:
+            print(batch.job_script())
+        finally:
+            batch.close()
         return
-    for r in rows:
-        print(", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
-    print(f"compile {info['compile_s']:.1f} s, {len(ran)} runs ({n - len(ran)} from the checkpoint) in "
-          f"{info['total_s']:.1f} s, overhead {out['per_point_overhead_s']:.3f} s per point")
+    store = args.store or os.path.join(OUT_ROOT, "sweep", args.job)
+    res = run_sweep(args.job, grid, options, cluster=cluster, cluster_options=cluster_options, store=store,
+                    force=args.force, report="stderr", figure=not args.no_figure)
+    if args.json:
+        rows = [{**pt, **(rec or {})} for pt, rec in zip(res.point_list, res.records)]
+        _print_json(args, {**res.to_dict(), "rows": rows, "errors": res.errors, "wall_s": res.wall_s,
+                           "figure": res.figure_path, "dashboard": res.dashboard})
+        return
+    for pt, rec in zip(res.point_list, res.records):
+        shown = {**pt, **(rec or {"error": "failed"})}
+        print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()))
+    print(f"{res.points} points: {res.ran} ran, {res.skipped} from the store, {res.failed} failed, in "
+          f"{res.wall_s:.1f} s; store {res.store}, dataset {res.dataset_path}"
+          + (f", figure {res.figure_path}" if res.figure_path else ""))
 
 
 def _cmd_bench(args):
@@ -577,14 +619,15 @@ def _cmd_learn(args):
     try:
         res = run_study(args.rule, args.dataset, seeds, args.epochs, args.out, preset=args.preset,
                         data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress and not args.quiet,
-                        max_train_images=args.max_train_images, use_unlabeled=args.unlabeled,
+                        max_train_images=args.max_train_images, use_unlabeled=None if args.unlabeled else False,
                         ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device)
     except KeyboardInterrupt:
         raise RunInterrupted(kept=f"checkpoints kept in {args.out}; the same command with --resume continues") from None
     spiking = "compiles" in res.config
     if args.json:
         keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "seed_list", "epochs")
-        out = {"results": [{k: r[k] for k in keys if k in r} for r in res.results]}
+        out = {"results": [{k: r[k] for k in keys if k in r} for r in res.results],
+               "comparisons": res.comparisons, "references": res.references}
         if spiking:
             out["compiles"] = sum(res.config["compiles"])
         _print_json(args, out)
@@ -639,14 +682,14 @@ def _setup_logging(args):
 
 def _check_outputs(args):
     """Every output path is checked before any work (exit 2 with one line if it cannot be written)."""
-    from ._files import check_writable_dir, check_writable_file
+    from ._files import check_writable_dir
 
     if getattr(args, "out", None) is not None and not (getattr(args, "no_figure", False) and args.group != "learn"):
         check_writable_dir(args.out, "--out")
     if getattr(args, "figures", None) is not None and not args.no_figure:
         check_writable_dir(args.figures, "--figures")
-    if getattr(args, "checkpoint", None) is not None:
-        check_writable_file(args.checkpoint, "--checkpoint")
+    if args.group == "sweep" and args.store is not None:
+        check_writable_dir(args.store, "--store")
 
 
 def _interrupt(signum, frame):  # Ctrl-C and SIGTERM: stop at once (Brian2's own handler would

@@ -32,7 +32,7 @@ from .errors import (BuildFailedError, DeviceUnavailableError, RunInterrupted, S
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
            "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
            "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
-           "check_memory"]
+           "check_memory", "private_run_folder", "compile_count"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -302,8 +302,52 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
         raise BuildFailedError(f"compiling {project} failed (make exit {rc}); the log is {project / 'make.log'}; "
                                "last lines: " + " | ".join(tail))
     compiled = _binary_mtime(project) != before
+    if compiled:   # one line per compile of this project (tests count them)
+        with open(project / "compiles.log", "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid {os.getpid()} {compile_s:.1f} s\n")
     _progress(report, f"compiled in {compile_s:.1f} s" if compiled else "cached project up to date (no compile)")
     return compiled, compile_s
+
+
+def private_run_folder(project: Path) -> Path:
+    """A run folder of this process's own next to ``project``: a hard link to the binary and
+    copies of the compile-time static arrays (Brian2 rewrites those in place when a model is
+    regenerated, so links could change under a running binary), none of the run_args files.
+    Parallel processes running one compiled project each run in their own folder, so they never
+    share or delete each other's run_args and results files. The caller holds ``project/.lock``;
+    folders of processes that no longer exist are removed here, this process's at exit."""
+    import atexit
+    import uuid
+
+    _remove_stale_work(project / "work")
+    work = project / "work" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    (work / "static_arrays").mkdir(parents=True)
+    os.link(project / "main", work / "main")
+    if (project / "static_arrays").is_dir():
+        for f in (project / "static_arrays").iterdir():
+            if not f.name.startswith("init_") and not f.name.endswith(".lock"):   # not run_args files
+                shutil.copy2(f, work / "static_arrays" / f.name)
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    return work
+
+
+def compile_count(project) -> int:
+    """How many times the binary of ``project`` was (re)built by :func:`build_project`."""
+    log = Path(project) / "compiles.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def _remove_stale_work(folder):
+    """Remove run folders of processes that no longer exist (killed before their atexit cleanup)."""
+    if not folder.is_dir():
+        return
+    for d in folder.iterdir():
+        try:
+            os.kill(int(d.name.split("-")[0]), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def check_completed(dev, what="the simulation"):
@@ -378,12 +422,18 @@ def _progress(report, message):
 
 
 def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
-                run_args=None, results_directory="results", compile_only: bool = False) -> RunInfo:
+                run_args=None, results_directory="results", compile_only: bool = False,
+                private: bool = False) -> RunInfo:
     """Run ``net`` for ``duration`` on the active device (see :func:`activate`).
 
     For C++/CUDA the project is generated in ``cache_root()/<device>/<project_name>-<fingerprint>``,
     compiled only where sources changed, then run. Returns timings; ``RunInfo.compiled`` tells
     whether the binary was (re)built.
+
+    ``private=True`` (C++): the project lock is held while generating and compiling only; the
+    binary then runs in a run folder of this process's own (:func:`private_run_folder`), so
+    processes running the same model with different static arrays (spike times) run in parallel.
+    The folder stays until this process's next private run (the results are read from it).
     """
     import brian2
 
@@ -411,8 +461,14 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
         t2 = time.perf_counter()
         if compile_only:
             return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project), compiled=compiled)
+        where = project
+        if private:
+            shutil.rmtree(_STATE.get("work") or project / "work" / "none", ignore_errors=True)
+            where = _STATE["work"] = private_run_folder(project)
+            dev.project_dir = str(where)
+            fcntl.flock(lock, fcntl.LOCK_UN)
         _progress(report, f"simulating {float(duration):g} s of biological time ...")
-        dev.run(str(project), with_output=False, run_args=run_args, results_directory=results_directory)
+        dev.run(str(where), with_output=False, run_args=run_args, results_directory=results_directory)
         check_completed(dev)
         t3 = time.perf_counter()
     run_s = getattr(dev, "_last_run_time", None)

@@ -150,7 +150,7 @@ def plot_window(result, ax=None):
     return fig
 
 
-_RULE_STYLE = {"clapp": ("tab:red", "o"), "clapp-fb": ("tab:orange", "s"), "dfa": ("tab:blue", "^"),
+_RULE_STYLE = {"clapp": ("tab:red", "o"), "clapp-s": ("tab:pink", "P"), "clapp-fb": ("tab:orange", "s"), "dfa": ("tab:blue", "^"),
                "pc": ("tab:purple", "v"), "bp": ("k", "D"), "random": ("tab:gray", "x")}
 
 

@@ -118,8 +118,8 @@ def test_interrupt_during_a_compile_keeps_the_cache_usable(tmp_path, how):
     (["plasticity", "frequency", "--figures", "/proc/x"], "--out"),
     (["learn", "--dataset", "digits", "--out", "/proc/x"], "--out"),
     (["learn", "--dataset", "digits", "--figures", "FILE"], "--figures"),
-    (["sweep", "pairing", "--param", "apical_delay=0,5", "--checkpoint", "/proc/x/y.jsonl"], "--checkpoint"),
-    (["sweep", "pairing", "--param", "apical_delay=0,5", "--checkpoint", "DIR"], "--checkpoint"),
+    (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "/proc/x/y"], "--store"),
+    (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "FILE"], "--store"),
     (["bench", "clopath", "--neurons", "1000000", "--inputs", "10000"], "GiB"),  # 1e10 synapses
     (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--neurons", "60000,10"], "GiB"),
     (["pairing", "--trial-interval", "1e9"], "3600 s"),

@@ -53,7 +53,18 @@ def test_learn_json_schema_table_figure_and_resume(capsys, tmp_path):
     assert res[1]["train_s"] == 0.0
     assert (tmp_path / "readout.png").stat().st_size > 10_000
     table = (tmp_path / "run" / "readout.md").read_text()
-    assert "| clapp | yes | yes | no |" in table and "2x2-grid" in table
+    assert "| clapp | yes | yes (space and time) | no |" in table and "2x2-grid" in table
+    # paired statistics over the same seeds, in accuracy fractions, and the two reference rows
+    full = json.loads(out)
+    (comp,) = full["comparisons"]
+    assert (comp["a"], comp["b"], comp["n"]) == ("clapp", "random", 2)
+    lo, hi = comp["ci95"]
+    assert lo < comp["diff_mean"] < hi and abs(comp["diff_mean"]) < 0.2
+    refs = full["references"]
+    assert refs["random_relu"]["width"] == 128 and len(refs["random_relu"]["accuracy"]) == 2
+    # 1-NN on raw digits pixels: about 98 % (scikit-learn's digits, any reasonable split); +- 3 points
+    assert refs["nn1_pixels"]["accuracy"] == pytest.approx(0.98, abs=0.03)
+    assert "1-NN on raw pixels" in table and "Paired differences" in table
     assert (tmp_path / "run" / "checkpoints" / "clapp_digits_seed1.npz").exists()
     # --resume reuses finished trainings and readouts: the same numbers
     rc, out2, _ = _run(capsys, *argv, "--resume")

@@ -44,12 +44,63 @@ def test_stl10_loader_reads_the_official_binary_layout(tmp_path):
     assert labels.tolist() == [0, 4, 9]
     gray = hwc[..., 0] * 0.299 + hwc[..., 1] * 0.587 + hwc[..., 2] * 0.114
     np.testing.assert_allclose(images, gray[:, 16:80, 16:80] / 255, rtol=1e-5)  # centre crop
-    ds = load_dataset("stl10", tmp_path)
+    ds = load_dataset("stl10", tmp_path, use_unlabeled=False)
     assert len(ds.train) == 3 and len(ds.test) == 2 and ds.labels.tolist() == [0, 4, 9, 1, 2]
-    assert ds.unlabeled is None and len(ds.training_images()) == 3
+    assert ds.images.shape == (5, 64, 64)                          # readouts: centre crops
+    assert ds.unlabeled is None and ds.training_images().shape == (3, 96, 96)   # training: full size
+    np.testing.assert_allclose(ds.training_images(), gray / 255, rtol=1e-5)
+    with pytest.raises(ParameterError, match="has no unlabeled_X.bin"):
+        load_dataset("stl10", tmp_path)                            # the default trains on the unlabeled set
     _write_stl10(tmp_path, 4, [], "unlabeled")
-    ds = load_dataset("stl10", tmp_path, use_unlabeled=True)
-    assert ds.unlabeled.shape == (4, 64, 64) and len(ds.training_images()) == 7
+    ds = load_dataset("stl10", tmp_path)
+    assert ds.unlabeled.shape == (4, 96, 96) and ds.training_images().shape == (7, 96, 96)
+
+
+def test_random_crops_and_flips_are_windows_of_the_image_drawn_from_the_seed():
+    from cortex_sim.learning.data import random_crops
+
+    images = np.random.default_rng(0).random((50, 96, 96)).astype(np.float32)
+    a = random_crops(images, 64, True, np.random.default_rng(5))
+    b = random_crops(images, 64, True, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)                            # the seed fixes them (exact resume)
+    assert a.shape == (50, 64, 64)
+    flipped = 0
+    for img, crop in zip(images, a):
+        wins = np.lib.stride_tricks.sliding_window_view(img, (64, 64))
+        plain = np.any(np.all(wins == crop, axis=(2, 3)))
+        mirror = np.any(np.all(wins == crop[:, ::-1], axis=(2, 3)))
+        assert plain or mirror
+        flipped += bool(mirror and not plain)
+    assert 10 <= flipped <= 40                                     # about half (binomial 50, 1/2)
+    offsets = {tuple(np.argwhere(np.all(np.lib.stride_tricks.sliding_window_view(img, (64, 64)) == c, axis=(2, 3)))[0])
+               for img, c in zip(images, random_crops(images, 64, False, np.random.default_rng(1)))}
+    assert len(offsets) > 40                                       # offsets vary from image to image
+
+
+def test_stl10_preset_trains_on_random_normalised_crops_of_tiny_files(tmp_path):
+    """The official STL-10 recipe on tiny files the test writes: 96-px images, 64-px random
+    crops with flips, normalised with the official grayscale mean and std, the unlabeled set
+    included; a short training runs and resumes to identical weights."""
+    from cortex_sim.learning.train import learn_preset, train_encoder
+
+    _write_stl10(tmp_path, 20, [1] * 20, "train")
+    _write_stl10(tmp_path, 4, [2] * 4, "test")
+    _write_stl10(tmp_path, 44, [], "unlabeled")
+    ds = load_dataset("stl10", tmp_path)
+    paper = learn_preset("stl10-paper")
+    assert (paper.crop, paper.flip, paper.normalise) == (64, True, (0.4120, 0.2570))
+    assert paper.offsets_used(paper.grid((64, 64))[0]) == (2, 3, 4, 5, 6)
+    cfg = learn_preset("stl10-paper", channels=(4, 4, 4, 4, 4, 4), epochs=2, batch_size=16)
+    x = ds.training_images()
+    assert x.shape == (64, 96, 96)
+    prepared = cfg.prepare(ds.images)
+    np.testing.assert_allclose(prepared, (ds.images - 0.412) / 0.257, rtol=1e-5, atol=1e-6)
+    full = train_encoder("clapp", x, cfg, seed=0, progress=False)
+    one = learn_preset("stl10-paper", channels=(4, 4, 4, 4, 4, 4), epochs=1, batch_size=16)
+    train_encoder("clapp", x, one, seed=0, checkpoint=tmp_path / "c.npz", progress=False)
+    more = train_encoder("clapp", x, cfg, seed=0, checkpoint=tmp_path / "c.npz", resume=True, progress=False)
+    for (wa, _), (wb, _) in zip(full.weights, more.weights):
+        np.testing.assert_array_equal(wa, wb)
 
 
 def test_stl10_missing_folder_or_file_says_what_to_download(tmp_path):

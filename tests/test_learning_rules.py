@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from cortex_sim.errors import UnknownNameError
-from cortex_sim.learning.data import saccade_pairs
+from cortex_sim.learning.data import clapp_pairs, saccade_pairs
 from cortex_sim.learning.encoder import (Architecture, forward, init_weights, layer_backward, layer_forward,
                                          pooled)
-from cortex_sim.learning.rules import RULES, _pair_signals, hinge_kernel, init_rule_weights, rule_gradients
+from cortex_sim.learning.rules import (RULES, _pair_signals, hinge_kernel, init_rule_weights, published_loss,
+                                      rule_gradients)
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -27,7 +28,10 @@ def _setup(rule, seed=0, n_images=4):
     learned = {k: v.astype(float) * 3 for k, v in learned.items()}
     fixed = {k: v.astype(float) for k, v in fixed.items()}
     x = rng.random((n_images * 9, 6, 6, 1))  # 3 x 3 patch grid per image
-    pairs = [saccade_pairs(n_images, 3, 3, 1, rng, n_negatives=2)]
+    if rule in ("clapp", "clapp-fb"):    # the published rule: offset 2, one sign per image and loss
+        pairs = [{"pred": clapp_pairs(n_images, 3, 3, 2, rng), "retro": clapp_pairs(n_images, 3, 3, 2, rng)}]
+    else:
+        pairs = [saccade_pairs(n_images, 3, 3, 1, rng, n_negatives=2)]
     return weights, learned, fixed, x, pairs
 
 
@@ -84,10 +88,21 @@ def test_hinge_kernel_is_silent_where_the_loss_is_zero():
     _, gate, g_z, g_c, g_w = hinge_kernel(z, c, w, np.array([1.0, -1.0]))
     assert gate.tolist() == [False, True]
     assert np.all(g_z[0] == 0) and np.all(g_c[0] == 0) and np.any(g_z[1] != 0)
-    # first broadcast factor: flipping y flips the sign of the update of a gated pair
-    _, _, g_neg, _, _ = hinge_kernel(z[:1], c[:1], w * -1, np.array([-1.0]))
-    _, _, g_pos, _, _ = hinge_kernel(z[:1], c[:1], w * -1, np.array([1.0]))
-    assert g_pos[0] @ g_neg[0] == 0 or np.allclose(g_pos, 0)
+
+
+def test_flipping_the_broadcast_sign_flips_the_update():
+    """First broadcast factor: for a pair gated under both signs (|u| < 1), y = -1 gives exactly
+    the negative of the y = +1 update, on z, c and W_pred (a non-zero signal: this fails if the
+    sign is dropped)."""
+    rng = np.random.default_rng(7)
+    z, c, w = rng.random((1, 3)), rng.random((1, 4)), 0.1 * rng.standard_normal((3, 4))
+    assert abs(float(z @ w @ c.T)) < 1
+    _, gate_p, gz_p, gc_p, gw_p = hinge_kernel(z, c, w, np.array([1.0]))
+    _, gate_n, gz_n, gc_n, gw_n = hinge_kernel(z, c, w, np.array([-1.0]))
+    assert gate_p[0] and gate_n[0]
+    for pos, neg in ((gz_p, gz_n), (gc_p, gc_n), (gw_p, gw_n)):
+        assert np.abs(pos).min() > 1e-4                       # a real signal
+        np.testing.assert_array_equal(neg, -pos)
 
 
 def test_layer_backward_matches_finite_differences():
@@ -126,9 +141,9 @@ def test_bp_is_the_exact_gradient_of_the_top_loss():
         np.testing.assert_allclose([grads[("enc", layer)][0][e] for e in ent], fd, rtol=1e-5, atol=1e-9)
 
 
-def test_clapp_layers_learn_from_their_own_loss_only():
-    weights, learned, fixed, x, pairs = _setup("clapp")
-    grads, stats = rule_gradients("clapp", x, weights, learned, fixed, ARCH, pairs)
+def test_clapp_s_layers_learn_from_their_own_loss_only():
+    weights, learned, fixed, x, pairs = _setup("clapp-s")
+    grads, stats = rule_gradients("clapp-s", x, weights, learned, fixed, ARCH, pairs)
     assert all(v > 0 for v in stats["loss"])
     for layer in range(4):
         # the update of layer l is the gradient of layer l's own hinge loss (rel. 1e-5)
@@ -138,18 +153,103 @@ def test_clapp_layers_learn_from_their_own_loss_only():
     # no signal between layers: changing the layers above (and their W_pred) leaves layer 1 unchanged
     weights2 = list(weights[:1]) + [(w * 1.7, b) for w, b in weights[1:]]
     learned2 = {**learned, "pred3": learned["pred3"] * -2}
-    grads2, _ = rule_gradients("clapp", x, weights2, learned2, fixed, ARCH, pairs)
+    grads2, _ = rule_gradients("clapp-s", x, weights2, learned2, fixed, ARCH, pairs)
     np.testing.assert_array_equal(grads2[("enc", 0)][0], grads[("enc", 0)][0])
 
 
-def test_clapp_fb_prediction_comes_from_the_layer_above():
+def _fd_detached(layer, weights, loss_of_codes, entries):
+    """Finite differences of ``loss_of_codes(z_now, z_ref)`` in the weights of ``layer``, where
+    z_now are the pooled codes recomputed with the perturbed weights and z_ref those of the
+    unperturbed network (the detached side)."""
+    ref = [pooled(o) for o in forward(X_CACHE["x"], weights, ARCH)[0]]
+
+    def f():
+        return loss_of_codes([pooled(o) for o in forward(X_CACHE["x"], weights, ARCH)[0]], ref)
+
+    return _fd_weight(layer, weights, f, entries)
+
+
+X_CACHE = {}
+
+
+def test_published_clapp_update_is_the_gradient_with_the_detached_side_held():
+    """clapp (published): the encoder update of layer l is the finite-difference gradient of
+    L_pred(z(W), c fixed) + L_retro(z fixed, c(W)) of its own layer (rel. 1e-5), and the W_pred /
+    W_retro updates are the gradients of their own hinge; nothing crosses layers."""
+    weights, learned, fixed, x, pairs = _setup("clapp")
+    X_CACHE["x"] = x
+    assert set(learned) == {f"{k}{layer}" for k in ("pred", "retro") for layer in range(4)}
+    grads, stats = rule_gradients("clapp", x, weights, learned, fixed, ARCH, pairs)
+    assert all(v > 0 for v in stats["loss"])
+    for layer in range(4):
+        def loss(now, ref, layer=layer):   # prediction: target moves; retrodiction: context moves
+            lp = published_loss(now[layer], ref[layer], learned[f"pred{layer}"], None, pairs)
+            only_retro = [{"pred": p["retro"]} for p in pairs]
+            lr = published_loss(ref[layer], now[layer], learned[f"retro{layer}"], None, only_retro)
+            return lp + lr
+        ent = _entries(weights[layer][0], seed=layer)
+        fd = _fd_detached(layer, weights, loss, ent)
+        np.testing.assert_allclose([grads[("enc", layer)][0][e] for e in ent], fd, rtol=1e-5, atol=1e-9)
+    # the prediction matrix's update is the gradient of its own loss
+    z = [pooled(o) for o in forward(x, weights, ARCH)[0]]
+    w = learned["pred2"]
+    for e in _entries(w, seed=9):
+        old = w[e]
+        w[e] = old + EPS
+        up = published_loss(z[2], z[2], w, None, pairs)
+        w[e] = old - EPS
+        down = published_loss(z[2], z[2], w, None, pairs)
+        w[e] = old
+        assert grads["pred2"][e] == pytest.approx((up - down) / (2 * EPS), rel=1e-6, abs=1e-10)
+
+
+def test_published_clapp_applies_one_sign_per_sample():
+    """Local in time: every image gets one broadcast value per loss (all its pairs +1, or all -1,
+    the negatives from one other image at every location), about half of them each; an image's
+    W_pred update has that one sign."""
+    rng = np.random.default_rng(0)
+    signs = []
+    for _ in range(200):
+        ctx, tgt, y = clapp_pairs(8, 5, 4, 2, rng)
+        img_ctx, img_tgt = ctx // 20, tgt // 20
+        for b in range(8):
+            mine = img_ctx == b
+            assert len(set(y[mine].tolist())) == 1                 # one sign per image
+            partners = set(img_tgt[mine].tolist())
+            assert partners == {b} if y[mine][0] > 0 else (len(partners) == 1 and b not in partners)
+            signs.append(y[mine][0])
+    assert np.mean(np.array(signs) > 0) == pytest.approx(0.5, abs=0.05)    # 1600 coin flips
+    # one image alone in a loss: its update is -y gate z c^T, all of one sign for non-negative codes
+    z, c, w = np.abs(rng.random((3, 4))), np.abs(rng.random((3, 4))), 0.01 * np.eye(4)
+    for sign in (1.0, -1.0):
+        _, gate, _, _, g_w = hinge_kernel(z, c, w, np.full(3, sign), halve=False)
+        assert gate.all() and np.all(np.sign(g_w[g_w != 0]) == -sign)
+
+
+def test_clapp_fb_update_is_the_gradient_of_its_own_loss():
+    """clapp-fb: the update of a lower layer is the finite-difference gradient of its top-down
+    loss L(z_l(W), c_{l+1} held fixed) (rel. 1e-5), the feedback weights B_l follow the gradient
+    of the same loss, and changing B_0 changes layer 0's update."""
     weights, learned, fixed, x, pairs = _setup("clapp-fb")
-    assert set(learned) == {"fb0", "fb1", "fb2", "pred3"}
+    X_CACHE["x"] = x
+    assert set(learned) == {"fb0", "fb1", "fb2", "pred3", "retro3"}
     grads, _ = rule_gradients("clapp-fb", x, weights, learned, fixed, ARCH, pairs)
-    outs, _ = forward(x, weights, ARCH)
-    _, _, _, _, g_fb = _pair_signals(pooled(outs[1]), pooled(outs[2]), learned["fb1"], pairs)
-    np.testing.assert_allclose(grads["fb1"], g_fb, rtol=1e-12)
-    # the top-down weights shape the lower layer's update
+    for layer in range(3):
+        def loss(now, ref, layer=layer):
+            return published_loss(now[layer], ref[layer + 1], learned[f"fb{layer}"], None, pairs)
+        ent = _entries(weights[layer][0], seed=layer)
+        fd = _fd_detached(layer, weights, loss, ent)
+        np.testing.assert_allclose([grads[("enc", layer)][0][e] for e in ent], fd, rtol=1e-5, atol=1e-9)
+    z = [pooled(o) for o in forward(x, weights, ARCH)[0]]
+    b = learned["fb1"]
+    for e in _entries(b, seed=4):
+        old = b[e]
+        b[e] = old + EPS
+        up = published_loss(z[1], z[2], b, None, pairs)
+        b[e] = old - EPS
+        down = published_loss(z[1], z[2], b, None, pairs)
+        b[e] = old
+        assert grads["fb1"][e] == pytest.approx((up - down) / (2 * EPS), rel=1e-6, abs=1e-10)
     learned2 = {**learned, "fb0": learned["fb0"] * -1}
     grads2, _ = rule_gradients("clapp-fb", x, weights, learned2, fixed, ARCH, pairs)
     assert not np.allclose(grads2[("enc", 0)][0], grads[("enc", 0)][0])
@@ -186,6 +286,6 @@ def test_pc_errors_spread_one_layer_per_step_and_approach_backprop():
 def test_random_rule_learns_nothing_and_unknown_rules_are_refused():
     weights, learned, fixed, x, pairs = _setup("random")
     assert learned == {} and rule_gradients("random", x, weights, learned, fixed, ARCH, pairs)[0] == {}
-    assert set(RULES) == {"clapp", "clapp-fb", "dfa", "pc", "bp", "random"}
+    assert set(RULES) == {"clapp", "clapp-s", "clapp-fb", "dfa", "pc", "bp", "random"}
     with pytest.raises(UnknownNameError, match="did you mean 'clapp'"):
         init_rule_weights("clap", ARCH, 1, np.random.default_rng(0))

@@ -1,6 +1,6 @@
 """Representation learning on small images with local rules (CLAPP and its rivals), in NumPy.
 
-Data and views (:mod:`.data`) -> encoder of rate two-compartment units (:mod:`.encoder`) -> rules
+Data and views (:mod:`.data`) -> encoder of rectified rate units (:mod:`.encoder`) -> rules
 (:mod:`.rules`) -> training with checkpoints (:mod:`.train`) -> layer-wise readouts
 (:mod:`cortex_sim.readout`) over rules and seeds (:mod:`.study`).
 """

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_choice, check_int
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "check_images", "patch_grid", "grid_shape", "saccade_pairs",
+__all__ = ["DATASETS", "Dataset", "load_dataset", "check_images", "patch_grid", "grid_shape", "saccade_pairs", "clapp_pairs", "random_crops",
            "train_test_split_indices", "read_stl10"]
 
 DATASETS = ("mnist5k", "digits", "stl10")
@@ -47,6 +47,10 @@ class Dataset:
         Indices of the fixed split used by the readouts (the encoder trains on ``train`` only,
         without labels, plus ``unlabeled`` images where the data set has them).
     unlabeled : ndarray, float32, shape (m, height, width) or None
+    train_full : ndarray, float32, or None
+        STL-10: the images the encoder trains on at their full 96 x 96 size (the labelled training
+        split, plus the unlabeled set when loaded), for random crops; ``images`` holds the 64 x 64
+        centre crops the readouts use.
     """
 
     name: str
@@ -55,13 +59,17 @@ class Dataset:
     train: np.ndarray
     test: np.ndarray
     unlabeled: np.ndarray | None = None
+    train_full: np.ndarray | None = None
 
     @property
     def shape(self):
         return self.images.shape[1:]
 
     def training_images(self):
-        """Images the self-supervised encoder may see: the training split plus any unlabeled ones."""
+        """Images the self-supervised encoder may see: the training split plus any unlabeled ones
+        (for STL-10 at full size, to be cropped at random during training)."""
+        if self.train_full is not None:
+            return self.train_full
         x = self.images[self.train]
         return x if self.unlabeled is None else np.concatenate([x, self.unlabeled])
 
@@ -112,7 +120,9 @@ def read_stl10(folder, split, crop=64):
     """Read one split ('train', 'test', 'unlabeled') of STL-10's binary files from ``folder``.
 
     The binary format stores each image as 3 x 96 x 96 uint8 in column-major order (channel, column,
-    row); labels are uint8 in 1..10 and are returned as 0..9. Returns (images, labels or None).
+    row); labels are uint8 in 1..10 and are returned as 0..9. Images are converted to grayscale
+    (ITU-R 601 weights) in [0, 1] and centre-cropped to ``crop`` pixels (None: the full 96).
+    Returns (images, labels or None).
     """
     folder = Path(folder)
     raw = np.fromfile(_stl10_file(folder, f"{split}_X.bin"), dtype=np.uint8)
@@ -120,10 +130,14 @@ def read_stl10(folder, split, crop=64):
         raise ParameterError(
             f"data_dir: {split}_X.bin has {raw.size} bytes, not a multiple of 3*96*96; "
             f"allowed: the official STL-10 binary files ({STL10_HELP})")
-    rgb = raw.reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1).astype(np.float32) / 255
-    gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    raw = raw.reshape(-1, 3, 96, 96)
+    crop = 96 if crop is None else check_int("crop", crop, low=1, high=96)
     off = (96 - crop) // 2
-    images = np.ascontiguousarray(gray[:, off:off + crop, off:off + crop])
+    images = np.empty((len(raw), crop, crop), dtype=np.float32)
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    for start in range(0, len(raw), 10_000):   # in chunks: the unlabeled set is 100 000 images
+        rgb = raw[start:start + 10_000].transpose(0, 3, 2, 1).astype(np.float32) / 255
+        images[start:start + 10_000] = (rgb @ weights)[:, off:off + crop, off:off + crop]
     labels = None
     if split != "unlabeled":
         labels = np.fromfile(_stl10_file(folder, f"{split}_y.bin"), dtype=np.uint8).astype(np.int64) - 1
@@ -134,7 +148,7 @@ def read_stl10(folder, split, crop=64):
     return images, labels
 
 
-def load_dataset(name, data_dir=None, *, use_unlabeled=False):
+def load_dataset(name, data_dir=None, *, use_unlabeled=None):
     """Load a data set by name with its fixed split.
 
     Parameters
@@ -142,11 +156,13 @@ def load_dataset(name, data_dir=None, *, use_unlabeled=False):
     name : {'mnist5k', 'digits', 'stl10'}
     data_dir : path, optional
         Folder with the STL-10 binary files (required for 'stl10', ignored otherwise).
-    use_unlabeled : bool
-        STL-10 only: also load the 100 000 unlabeled images for self-supervised training.
+    use_unlabeled : bool or None
+        STL-10 only: also load the 100 000 unlabeled images for self-supervised training (None:
+        yes, as the official code trains on them).
 
     Splits: mnist5k 4000/1000 and digits 80/20, stratified with seed 0; STL-10 its official
-    5000/8000 train/test split.
+    5000/8000 train/test split, with the readout images centre-cropped to 64 x 64 and the
+    training images kept at 96 x 96 (``train_full``) for the random crops of the stl10 preset.
     """
     check_choice("dataset", name, DATASETS)
     if name == "mnist5k":
@@ -170,12 +186,31 @@ def load_dataset(name, data_dir=None, *, use_unlabeled=False):
         raise ParameterError(f"data_dir: {str(folder)!r} is not a folder; {STL10_HELP}")
     if (folder / "stl10_binary").is_dir():
         folder = folder / "stl10_binary"
-    xtr, ytr = read_stl10(folder, "train")
+    xtr, ytr = read_stl10(folder, "train", crop=None)
     xte, yte = read_stl10(folder, "test")
-    unlabeled = read_stl10(folder, "unlabeled")[0] if use_unlabeled else None
+    use_unlabeled = True if use_unlabeled is None else use_unlabeled
+    unlabeled = read_stl10(folder, "unlabeled", crop=None)[0] if use_unlabeled else None
     n = len(xtr)
-    return Dataset("stl10", np.concatenate([xtr, xte]), np.concatenate([ytr, yte]),
-                   np.arange(n), np.arange(n, n + len(xte)), unlabeled)
+    centre = np.ascontiguousarray(xtr[:, 16:80, 16:80])
+    full = xtr if unlabeled is None else np.concatenate([xtr, unlabeled])
+    return Dataset("stl10", np.concatenate([centre, xte]), np.concatenate([ytr, yte]),
+                   np.arange(n), np.arange(n, n + len(xte)), unlabeled, full)
+
+
+def random_crops(images, size, flip, rng):
+    """A random ``size`` x ``size`` crop of each image (one offset per image), mirrored left-right
+    with probability 1/2 when ``flip`` (the official STL-10 training augmentation)."""
+    n, h, w = images.shape
+    size = check_int("crop", size, low=1, high=min(h, w))
+    top = rng.integers(0, h - size + 1, size=n)
+    left = rng.integers(0, w - size + 1, size=n)
+    rows = top[:, None] + np.arange(size)[None, :]
+    cols = left[:, None] + np.arange(size)[None, :]
+    out = images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    if flip:
+        mirror = rng.random(n) < 0.5
+        out[mirror] = out[mirror][:, :, ::-1]
+    return np.ascontiguousarray(out)
 
 
 def grid_shape(image_shape, size, stride):
@@ -208,6 +243,30 @@ def patch_grid(images, size, stride):
     stride = check_int("patch_stride", stride, low=1)
     win = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
     return np.ascontiguousarray(win[:, ::stride, ::stride])
+
+
+def clapp_pairs(n_images, rows, cols, k, rng):
+    """Context/target pairs of the published CLAPP for one offset ``k`` and one loss.
+
+    Every image gets one broadcast value, +1 or -1 with probability 1/2 (``either_pos_or_neg``):
+    all its context patches (rows r < rows - k) are paired with the patch k rows below in the same
+    image (+1) or, for -1, in one other image of the batch drawn for that image and used at every
+    location (``sample_negs_locally_same_everywhere``). So an image's update has one sign.
+
+    Returns
+    -------
+    context, target : ndarray of int, shape (m,)
+    y : ndarray of float32, shape (m,), the image's sign on each of its pairs
+    """
+    k = check_int("k", k, low=1, high=rows - 1)
+    if n_images < 2:
+        raise ParameterError(f"batch_size: got {n_images}; allowed: >= 2 (negatives come from another image)")
+    sign = np.where(rng.random(n_images) < 0.5, 1.0, -1.0)
+    other = (np.arange(n_images) + rng.integers(1, n_images, size=n_images)) % n_images
+    b, r, c = (a.ravel() for a in np.meshgrid(np.arange(n_images), np.arange(rows - k), np.arange(cols),
+                                              indexing="ij"))
+    source = np.where(sign[b] > 0, b, other[b])
+    return (b * rows + r) * cols + c, (source * rows + r + k) * cols + c, sign[b].astype(np.float32)
 
 
 def saccade_pairs(n_images, rows, cols, k, rng, n_negatives=1):

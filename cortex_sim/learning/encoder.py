@@ -1,14 +1,17 @@
-"""Deep convolutional encoder of rate two-compartment units (NumPy, float32).
+"""Deep convolutional encoder of rectified rate units with an apical learning factor (NumPy, float32).
 
-Each layer is a sheet of rate two-compartment units (Naud & Sprekeler 2018; the rate reduction in
-:mod:`cortex_sim.models.rate`) that share 3 x 3 feedforward kernels:
+Each layer is a sheet of units that share 3 x 3 feedforward kernels:
 
     a_i = sum_j w_ij x_j + b_i          basal drive (feedforward synapses on the basal dendrite)
-    z_i = rho(a_i) = max(a_i, 0)        event rate (rectified, the small-drive regime of the unit)
+    z_i = rho(a_i) = max(a_i, 0)        rate (rectified)
     apical_i = (W_pred c)_i             apical input: the prediction from lateral or top-down context
 
-The apical input does not change the rate during inference; it gates plasticity (bursts), which is
-how the learning rules in :mod:`cortex_sim.learning.rules` use it. A 2 x 2 max-pool may follow a
+The apical input does not change the rate; it enters only the learning signal (the factor that,
+in the two-compartment story, a burst would carry), which is how the learning rules in
+:mod:`cortex_sim.learning.rules` use it. These are not the units of
+:class:`cortex_sim.models.rate.RateTwoCompartment` (sigmoid event rate and burst fraction): that
+model stands on its own and the learning path does not use it (issue 11; its saturating rates
+would change every representation result). A 2 x 2 max-pool may follow a
 layer. Layout is NHWC; convolutions are im2col (``sliding_window_view``) followed by one BLAS matmul.
 
 Every layer keeps what its local weight update needs (presynaptic columns x_j, the postsynaptic

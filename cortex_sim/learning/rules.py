@@ -6,13 +6,26 @@ hands it to the same local weight update (:func:`cortex_sim.learning.encoder.lay
 from (Illing et al. 2021, NeurIPS; the lecture's Table 1):
 
 ``clapp``
-    Layer-wise hinge loss ``max(0, 1 - y z^T W_pred c)`` with context c and target z from the same
-    layer (no signal between layers). ``g_z = -y [loss > 0] W_pred c`` (the apical prediction times
-    the two broadcast factors), the retrodiction ``g_c = -y [loss > 0] W_pred^T z``, and
-    ``dW_pred = -y [loss > 0] z c^T``.
+    The published rule (Illing et al. 2021; the official code's ``--asymmetric_W_pred
+    --either_pos_or_neg_update --sample_negs_locally_same_everywhere``, prediction_step 5,
+    skip_step 1). Two layer-wise hinge losses with their own matrices per offset k (2 to 6 rows
+    ahead, those that fit the patch grid): the prediction ``max(0, 1 - y z_{t+k}^T W_pred c_t)``
+    sends its signal to the target z only (context detached) and the retrodiction with ``W_retro``
+    to the context c only (target detached). For every image one broadcast value y = +1 or -1 is
+    drawn (a coin flip, independently for the two losses): the image's context patches are paired
+    with the same image (+1) or with one other image of the batch, the same at every location
+    (-1, a saccade). So every sample's update has one sign, local in time. Each loss is the mean
+    over the positive pairs plus the mean over the negative pairs, averaged over offsets.
+``clapp-s``
+    The symmetric variant CLAPP-s: one W_pred per offset (``steps_ahead``) used for prediction
+    and, transposed, for retrodiction; every context patch gets a positive and ``n_negatives``
+    negative targets (other images of the batch, drawn per location) and both updates are
+    applied together; hinge ``max(0, 1 - y z^T W_pred c)``, ``g_z = -y [loss > 0] W_pred c``,
+    ``g_c = -y [loss > 0] W_pred^T z``, ``dW_pred = -y [loss > 0] z c^T``.
 ``clapp-fb``
-    As clapp, but the apical prediction of layer l comes top-down: ``u = z_l^T B_l c_{l+1}`` with
-    feedback weights B_l learned by the same local rule; the top layer predicts laterally.
+    As the published clapp, but the apical prediction of layer l comes top-down: ``u = z_l^T B_l
+    c_{l+1}`` with feedback weights B_l (one per offset) learned by the same local rule, the
+    signal going to z_l only; the top layer predicts laterally (published clapp).
 ``dfa``
     The hinge loss on the top layer only; its error ``g_top`` reaches layer l through a fixed random
     matrix, ``g_l = g_top D_l`` (Nokland 2016).
@@ -37,14 +50,20 @@ import numpy as np
 from ..errors import check_choice
 from .encoder import F32, forward, layer_backward, layer_forward, pooled, pooled_grad
 
-__all__ = ["RULES", "RULE_TRAITS", "hinge_kernel", "init_rule_weights", "rule_gradients"]
+__all__ = ["RULES", "PUBLISHED_CLAPP", "RULE_TRAITS", "hinge_kernel", "init_rule_weights", "rule_gradients",
+           "published_loss"]
 
-RULES = ("clapp", "clapp-fb", "dfa", "pc", "bp", "random")
+RULES = ("clapp", "clapp-s", "clapp-fb", "dfa", "pc", "bp", "random")
 
-#: The lecture's Table 1 columns: plausible architecture, local update, top-down feedback.
+#: rules that use the published CLAPP pairs (one sign per image, same-everywhere negatives, offsets)
+PUBLISHED_CLAPP = ("clapp", "clapp-fb")
+
+#: The lecture's Table 1 columns: plausible architecture, local update (in space; in time: one
+#: broadcast sign per sample), top-down feedback.
 RULE_TRAITS = {
-    "clapp": ("yes", "yes", "no"),
-    "clapp-fb": ("yes", "yes", "yes"),
+    "clapp": ("yes", "yes (space and time)", "no"),
+    "clapp-s": ("no (W_pred used forwards and transposed)", "space only (+ and - updates at once)", "no"),
+    "clapp-fb": ("yes", "yes (space and time)", "yes"),
     "dfa": ("yes", "no", "yes"),
     "pc": ("no", "yes", "yes"),
     "bp": ("no", "no", "yes"),
@@ -52,7 +71,7 @@ RULE_TRAITS = {
 }
 
 
-def hinge_kernel(z, c, w_pred, y):
+def hinge_kernel(z, c, w_pred, y, halve=True):
     """CLAPP hinge loss on pairs and its local learning signals.
 
     Parameters
@@ -70,8 +89,8 @@ def hinge_kernel(z, c, w_pred, y):
     -------
     loss : float
         ``max(0, 1 - y u)`` with ``u = z^T W_pred c``, averaged so that positive and negative pairs
-        weigh equally (the mean over positives plus the mean over negatives, halved), as in the
-        official code's sum of the two means.
+        weigh equally: the mean over positives plus the mean over negatives (the official code's
+        sum of the two means), halved if ``halve`` (clapp-s) and not for the published rule.
     gate : ndarray of bool, shape (m,)
         Second broadcast factor: the loss is non-zero.
     g_z, g_c : ndarray, shapes (m, n_z), (m, n_c)
@@ -94,7 +113,7 @@ def hinge_kernel(z, c, w_pred, y):
     gate = loss > 0
     pos = y > 0
     n_pos, n_neg = int(pos.sum()), len(y) - int(pos.sum())
-    weight = np.where(pos, 1.0 / max(n_pos, 1), 1.0 / max(n_neg, 1)) / ((n_pos > 0) + (n_neg > 0))
+    weight = np.where(pos, 1.0 / max(n_pos, 1), 1.0 / max(n_neg, 1)) / (((n_pos > 0) + (n_neg > 0)) if halve else 1)
     s = (-(y * gate) * weight).astype(z.dtype)[:, None]
     return float(np.dot(weight, loss)), gate, s * wc, s * (z @ w_pred), (s * z).T @ c
 
@@ -118,9 +137,12 @@ def init_rule_weights(rule, arch, n_steps, rng):
 
     if rule == "random":
         return learned, fixed
-    lateral = range(len(ch)) if rule == "clapp" else [top]
+    published = rule in PUBLISHED_CLAPP
+    lateral = range(len(ch)) if rule in ("clapp", "clapp-s") else [top]
     for layer in lateral:
         learned[f"pred{layer}"] = small(n_steps, ch[layer], ch[layer])
+        if published:
+            learned[f"retro{layer}"] = small(n_steps, ch[layer], ch[layer])
     if rule == "clapp-fb":
         for layer in range(top):
             learned[f"fb{layer}"] = small(n_steps, ch[layer], ch[layer + 1])
@@ -128,6 +150,51 @@ def init_rule_weights(rule, arch, n_steps, rng):
         for layer in range(top):
             fixed[f"dfa{layer}"] = small(ch[layer], ch[top]).T.copy()
     return learned, fixed
+
+
+def _published_signals(z_all, c_all, w_pred, w_retro, pairs):
+    """The published CLAPP's two losses (prediction to the target, retrodiction to the context),
+    averaged over offsets. ``pairs``: per offset ``{"pred": (ctx, tgt, y), "retro": ...}``
+    (:func:`~cortex_sim.learning.data.clapp_pairs`). ``w_retro=None``: prediction only (the
+    top-down losses of clapp-fb, context from the layer above).
+
+    Returns (loss, gate, g_z, g_c, g_pred, g_retro); g_z lands on the targets, g_c on the contexts.
+    """
+    n = len(pairs)
+    g_z = np.zeros_like(z_all)
+    g_c = np.zeros_like(c_all)
+    g_pred = np.empty_like(w_pred)
+    g_retro = None if w_retro is None else np.empty_like(w_retro)
+    losses, gates = [], []
+    for k, p in enumerate(pairs):
+        ctx, tgt, y = p["pred"]
+        loss, gate, gz, _, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_pred[k], y, halve=False)
+        np.add.at(g_z, tgt, gz / n)           # the context is detached: no signal to it
+        g_pred[k] = gw / n
+        total, gated = loss, [gate]
+        if w_retro is not None:
+            ctx, tgt, y = p["retro"]
+            loss, gate, _, gc, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_retro[k], y, halve=False)
+            np.add.at(g_c, ctx, gc / n)       # the target is detached
+            g_retro[k] = gw / n
+            total, gated = total + loss, gated + [gate]
+        losses.append(total)
+        gates.append(np.concatenate(gated).mean())
+    return float(np.mean(losses)), float(np.mean(gates)), g_z, g_c, g_pred, g_retro
+
+
+def published_loss(z_target, z_context, w_pred, w_retro, pairs):
+    """The published CLAPP loss of one layer, for given target and context encodings (the
+    detached side held fixed: pass the same array twice for the value, different ones to
+    differentiate one side only)."""
+    total = 0.0
+    for k, p in enumerate(pairs):
+        ctx, tgt, y = p["pred"]
+        total += hinge_kernel(z_target[tgt], z_context[ctx], w_pred[k], y, halve=False)[0]
+        if w_retro is not None:
+            ctx, tgt, y = p["retro"]
+            total += hinge_kernel(z_target[tgt], z_context[ctx], w_retro[k], y, halve=False)[0]
+    return total / len(pairs)
 
 
 def _pair_signals(z_all, c_all, w_steps, pairs):
@@ -157,7 +224,9 @@ def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc
     learned, fixed : dicts from :func:`init_rule_weights`
     arch : Architecture
     pairs : list over prediction steps of (context, target, y) index arrays (see
-        :func:`cortex_sim.learning.data.saccade_pairs`)
+        :func:`cortex_sim.learning.data.saccade_pairs`); for the published rules (clapp,
+        clapp-fb) a list over offsets of ``{"pred": (ctx, tgt, y), "retro": (ctx, tgt, y)}``
+        (:func:`cortex_sim.learning.data.clapp_pairs`)
 
     Returns
     -------
@@ -177,18 +246,24 @@ def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc
     gate = [float("nan")] * n_layers
     signal = [None] * n_layers  # learning signal on each layer's patch encoding
 
-    if rule in ("clapp", "clapp-fb"):
+    if rule in PUBLISHED_CLAPP:
         for layer in range(n_layers):
             if rule == "clapp" or layer == top:
-                loss[layer], gate[layer], g_z, g_c, g_w = _pair_signals(
-                    z[layer], z[layer], learned[f"pred{layer}"], pairs)
+                loss[layer], gate[layer], g_z, g_c, g_p, g_r = _published_signals(
+                    z[layer], z[layer], learned[f"pred{layer}"], learned[f"retro{layer}"], pairs)
                 signal[layer] = g_z + g_c
-                grads[f"pred{layer}"] = g_w
+                grads[f"pred{layer}"], grads[f"retro{layer}"] = g_p, g_r
             else:
-                loss[layer], gate[layer], g_z, _, g_w = _pair_signals(
-                    z[layer], z[layer + 1], learned[f"fb{layer}"], pairs)
+                loss[layer], gate[layer], g_z, _, g_b, _ = _published_signals(
+                    z[layer], z[layer + 1], learned[f"fb{layer}"], None, pairs)
                 signal[layer] = g_z
-                grads[f"fb{layer}"] = g_w
+                grads[f"fb{layer}"] = g_b
+    elif rule == "clapp-s":
+        for layer in range(n_layers):
+            loss[layer], gate[layer], g_z, g_c, g_w = _pair_signals(
+                z[layer], z[layer], learned[f"pred{layer}"], pairs)
+            signal[layer] = g_z + g_c
+            grads[f"pred{layer}"] = g_w
     elif rule in ("dfa", "bp", "pc"):
         loss[top], gate[top], g_z, g_c, g_w = _pair_signals(z[top], z[top], learned[f"pred{top}"], pairs)
         grads[f"pred{top}"] = g_w

@@ -497,11 +497,10 @@ class SpikingNetwork:
         its own: hard links to the binary and its static arrays, so that parallel processes never
         share (or delete) each other's run_args files."""
         import fcntl
-        import uuid
 
         import brian2
 
-        from ..devices import build_project, cache_root, network_fingerprint
+        from ..devices import build_project, cache_root, network_fingerprint, private_run_folder
 
         dev = brian2.get_device()
         project = cache_root() / self.device / f"spiking_{self.kind}-{network_fingerprint(self.net)}"
@@ -513,17 +512,7 @@ class SpikingNetwork:
                                         device=self.device)
             if compile_only:
                 return project, compiled, time.perf_counter() - t0
-            _remove_stale_work(project / "work")
-            work = project / "work" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            (work / "static_arrays").mkdir(parents=True)
-            os.link(project / "main", work / "main")
-            for f in (project / "static_arrays").iterdir():
-                if not f.name.startswith("init_"):     # compile-time arrays only, not run_args files
-                    os.link(f, work / "static_arrays" / f.name)
-        self.work = work
-        import atexit
-
-        atexit.register(shutil.rmtree, work, ignore_errors=True)
+            self.work = private_run_folder(project)
         return project, compiled, time.perf_counter() - t0
 
     def close(self):
@@ -675,19 +664,6 @@ def basal_index(config, layer, n_pre, n_post):
         mask[0, ~mask.any(axis=0)] = True
         i, j = np.nonzero(mask)
     return i.ravel().astype(np.int64), j.ravel().astype(np.int64)
-
-
-def _remove_stale_work(folder):
-    """Remove run folders of processes that no longer exist (killed before their atexit cleanup)."""
-    if not folder.is_dir():
-        return
-    for d in folder.iterdir():
-        try:
-            os.kill(int(d.name.split("-")[0]), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(d, ignore_errors=True)
-        except PermissionError:
-            pass
 
 
 def _rows(config):

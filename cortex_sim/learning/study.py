@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +74,12 @@ class StudyResult:
     dataset: str
     config: dict
 
+    comparisons: list = field(default_factory=list)
+    references: dict = field(default_factory=dict)
+
     def to_dict(self):
-        return {"results": self.results, "dataset": self.dataset, "config": self.config,
-                "per_seed": self.per_seed}
+        return {"results": self.results, "comparisons": self.comparisons, "references": self.references,
+                "dataset": self.dataset, "config": self.config, "per_seed": self.per_seed}
 
 
 def _aggregate(rows_by_seed):
@@ -88,7 +91,7 @@ def _aggregate(rows_by_seed):
 
 def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="cortex_sim_out/learn", *,
               preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
-              use_unlabeled=False, ablations=("none",), spiking_overrides=None, device="cpp"):
+              use_unlabeled=None, ablations=("none",), spiking_overrides=None, device="cpp", references=True):
     """Train and read out ``rules`` on ``dataset`` over ``seeds`` seeds.
 
     Parameters
@@ -107,8 +110,9 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
         ('stl10-paper' for stl10).
     resume : bool
         Continue interrupted trainings from their checkpoints and reuse finished readouts.
-    use_unlabeled : bool
-        STL-10 only: train the encoder on the 100 000 unlabeled images too (as the paper does).
+    use_unlabeled : bool or None
+        STL-10 only: train the encoder on the 100 000 unlabeled images too (None: yes for STL-10,
+        as the official code does).
     ablations : sequence of str
         For spiking-clapp: ablations to run as well (:data:`~cortex_sim.learning.spiking.ABLATIONS`);
         each appears as rule ``spiking-clapp/<ablation>``.
@@ -116,6 +120,13 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
         Field overrides of the spiking preset (:class:`~cortex_sim.learning.spiking.SpikingConfig`).
     device : {'cpp', 'cuda'}
         Device of the spiking learners.
+    references : bool
+        Also read out the reference rows (random ReLU features of the widest layer's width, 1-NN
+        on raw pixels) on the same split (:func:`reference_rows`).
+
+    The result carries ``comparisons``: for every pair of rules the paired difference of the
+    best-layer accuracy over the same seeds with a 95 % confidence interval
+    (:func:`paired_comparisons`).
     """
     rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
     for r in rules:
@@ -143,13 +154,15 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
     if config.dataset != dataset:
         raise ParameterError(f"preset: got {preset!r} (for {config.dataset}) with dataset {dataset!r}; "
                              "allowed: a preset of the same data set")
+    if use_unlabeled is None:
+        use_unlabeled = dataset == "stl10"
     if use_unlabeled and dataset != "stl10":
         raise ParameterError(f"unlabeled: got True with dataset {dataset!r}; allowed: only with 'stl10'")
     ds = load_dataset(dataset, data_dir, use_unlabeled=use_unlabeled)
     config.grid(ds.shape)
     out = Path(out)
     train_images = ds.training_images()
-    patches = patch_grid(ds.images, config.patch_size, config.patch_stride)
+    patches = patch_grid(config.prepare(ds.images), config.patch_size, config.patch_stride)
     pixels = ds.images.reshape(len(ds.images), -1)
     cfg_json = json.loads(config.to_json())
 
@@ -169,6 +182,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
                 _write_json(ro_path, cached)
             per_seed.append(cached)
     result = summarise(per_seed, dataset)
+    if references:
+        result.references = reference_rows(ds, max(config.channels), seeds, progress=progress)
     write_study(result, out)
     return result
 
@@ -193,6 +208,69 @@ def seed_list(seeds):
     return list(range(check_int("seeds", seeds, low=1)))
 
 
+def best_layer_accuracy(readouts, pooling="patch-average"):
+    """The best accuracy over the encoder's layers (layer 0, the pixels, excluded)."""
+    rows = readouts[pooling]
+    return max(r["accuracy"] for r in rows[1:]) if len(rows) > 1 else rows[0]["accuracy"]
+
+
+def paired_comparisons(per_seed, pooling="patch-average", confidence=0.95):
+    """For every pair of rules: the paired difference of the best-layer accuracy over the seeds
+    both ran, its mean and a ``confidence`` interval (Student's t with n - 1 degrees of freedom;
+    None below 2 seeds). Units: accuracy fractions, as in the results.
+
+    Returns a list of ``{"a", "b", "n", "diff_mean", "diff_sd", "ci95": [lo, hi] or None,
+    "excludes_zero"}`` (the CI key is named for the default 95 %).
+    """
+    from scipy import stats
+
+    best = {}
+    for c in per_seed:
+        best.setdefault(c["rule"], {})[int(c["seed"])] = best_layer_accuracy(c["readouts"], pooling)
+    names = list(best)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            seeds = sorted(set(best[a]) & set(best[b]))
+            if not seeds:
+                continue
+            d = np.array([best[a][s] - best[b][s] for s in seeds])
+            entry = {"a": a, "b": b, "n": len(seeds), "diff_mean": float(d.mean()),
+                     "diff_sd": float(d.std(ddof=1)) if len(d) > 1 else None, "ci95": None, "excludes_zero": None}
+            if len(d) > 1:
+                half = float(stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+                entry["ci95"] = [float(d.mean() - half), float(d.mean() + half)]
+                entry["excludes_zero"] = bool(entry["ci95"][0] > 0 or entry["ci95"][1] < 0)
+            out.append(entry)
+    return out
+
+
+def reference_rows(ds, width, seeds, *, progress=False):
+    """The two baselines every representation table should carry, on the same split and readout:
+    random ReLU features of raw pixels of ``width`` units (Gaussian weights, one draw per seed)
+    and 1-nearest-neighbour on raw pixels (Euclidean)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from ..readout import evaluate_layers
+
+    pixels = ds.images.reshape(len(ds.images), -1).astype(np.float64)
+    mean, sd = pixels[ds.train].mean(axis=0), pixels[ds.train].std(axis=0) + 1e-8
+    x = (pixels - mean) / sd
+    relu = []
+    for seed in seeds:
+        rng = np.random.default_rng([seed, 99])
+        w = rng.standard_normal((x.shape[1], width)) / np.sqrt(x.shape[1])
+        feats = np.maximum(0.0, x @ w + rng.standard_normal(width) * 0.1)
+        relu.append(evaluate_layers([feats], ds.labels, ds.train, ds.test, seed=seed, progress=progress,
+                                    desc=f"random ReLU-{width} seed {seed}")[0]["accuracy"])
+    knn = KNeighborsClassifier(n_neighbors=1).fit(pixels[ds.train], ds.labels[ds.train])
+    nn1 = float(knn.score(pixels[ds.test], ds.labels[ds.test]))
+    return {"random_relu": {"width": int(width), "seeds": list(seeds), "accuracy": relu,
+                            "accuracy_mean": float(np.mean(relu)),
+                            "accuracy_std": float(np.std(relu, ddof=1)) if len(relu) > 1 else 0.0},
+            "nn1_pixels": {"accuracy": nn1}}
+
+
 def summarise(per_seed, dataset):
     """Aggregate per-seed readouts (dicts as in ``readouts/*.json``) into a :class:`StudyResult`."""
     results = []
@@ -207,7 +285,7 @@ def summarise(per_seed, dataset):
                  "seed_list": sorted(int(c["seed"]) for c in runs),
                  "epochs": runs[0]["config"]["epochs"]}
         results.append(entry)
-    return StudyResult(results, per_seed, dataset, per_seed[0]["config"])
+    return StudyResult(results, per_seed, dataset, per_seed[0]["config"], paired_comparisons(per_seed))
 
 
 def collect_study(folders, dataset):
@@ -248,6 +326,23 @@ def markdown_table(result):
             lines.append("| " + " | ".join([r["rule"], *rule_traits(r["rule"]), *accs,
                                              f"{best['accuracy_mean'] * 100:.1f} (layer {best['layer']})",
                                              str(r["seeds"]), str(r["epochs"]), f"{r['train_s']:.0f}"]) + " |")
+        lines.append("")
+    refs = getattr(result, "references", None) or {}
+    if refs:
+        r = refs["random_relu"]
+        lines += ["Reference rows (same split and readout):", "",
+                  f"- random ReLU-{r['width']} features of the pixels: {r['accuracy_mean'] * 100:.1f}"
+                  + (f" +- {r['accuracy_std'] * 100:.1f}" if len(r["seeds"]) > 1 else "") + f" ({len(r['seeds'])} seeds)",
+                  f"- 1-NN on raw pixels: {refs['nn1_pixels']['accuracy'] * 100:.1f}", ""]
+    comps = [c for c in getattr(result, "comparisons", []) or [] if c["ci95"] is not None]
+    if comps:
+        lines += ["### Paired differences of the best-layer accuracy (percentage points, 95 % CI over the same seeds)",
+                  "", "| a - b | n | difference | 95 % CI | ordering |", "|---|---|---|---|---|"]
+        for c in comps:
+            lo, hi = c["ci95"]
+            verdict = (f"{c['a']} > {c['b']}" if lo > 0 else f"{c['b']} > {c['a']}" if hi < 0 else "not resolved")
+            lines.append(f"| {c['a']} - {c['b']} | {c['n']} | {c['diff_mean'] * 100:+.1f} | "
+                         f"[{lo * 100:+.1f}, {hi * 100:+.1f}] | {verdict} |")
         lines.append("")
     return "\n".join(lines)
 

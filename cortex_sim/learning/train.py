@@ -20,9 +20,9 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int, check_number
-from .data import DATASETS, grid_shape, patch_grid, saccade_pairs
+from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, saccade_pairs
 from .encoder import F32, Architecture, init_weights
-from .rules import RULES, init_rule_weights, rule_gradients
+from .rules import PUBLISHED_CLAPP, RULES, init_rule_weights, rule_gradients
 
 __all__ = ["LearnConfig", "PRESETS", "learn_preset", "TrainedEncoder", "train_encoder",
            "training_flops"]
@@ -40,7 +40,10 @@ class LearnConfig:
     channels, pool_after : tuple of int
         Encoder architecture (see :class:`~cortex_sim.learning.encoder.Architecture`).
     steps_ahead : tuple of int
-        Rows between context and target patches (one W_pred per entry).
+        Rows between context and target patches (one W_pred per entry) of clapp-s, dfa, pc, bp.
+    offsets : tuple of int
+        Rows ahead predicted by the published rules (clapp, clapp-fb): the official code's
+        skip_step 1 and prediction_step 5 give 2..6; those that fit the patch grid are used.
     batch_size : int
         Images per batch (negatives come from the other images of the batch).
     n_negatives : int
@@ -52,6 +55,12 @@ class LearnConfig:
         Use at most this many training images per epoch (None: all).
     pc_steps, pc_rate, pc_beta : int, float, float
         Relaxation steps, step size and output nudge of predictive coding.
+    crop, flip : int or None, bool
+        Train on a random ``crop`` x ``crop`` crop of each image, mirrored left-right at random
+        when ``flip`` (the official STL-10 augmentation; None: the whole image).
+    normalise : (mean, std) or None
+        Pixels become (x - mean) / std before the encoder, in training and in the readouts (the
+        official STL-10 grayscale values 0.4120 and 0.2570).
     """
 
     dataset: str = "mnist5k"
@@ -60,6 +69,7 @@ class LearnConfig:
     channels: tuple = (32, 64, 128, 256)
     pool_after: tuple = (2, 4)
     steps_ahead: tuple = (1, 2)
+    offsets: tuple = (2, 3, 4, 5, 6)
     batch_size: int = 32
     n_negatives: int = 4
     lr: float = 3e-4
@@ -68,6 +78,9 @@ class LearnConfig:
     pc_steps: int = 4
     pc_rate: float = 0.2
     pc_beta: float = 0.1
+    crop: int | None = None
+    flip: bool = False
+    normalise: tuple | None = None
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
@@ -84,6 +97,14 @@ class LearnConfig:
             check_int("max_train_images", self.max_train_images, low=self.batch_size)
         for k in self.steps_ahead:
             check_int("steps_ahead", k, low=1)
+        for k in self.offsets:
+            check_int("offsets", k, low=1)
+        if self.crop is not None:
+            check_int("crop", self.crop, low=self.patch_size)
+        if self.normalise is not None:
+            if len(self.normalise) != 2:
+                raise ParameterError(f"normalise: got {self.normalise!r}; allowed: (mean, std) or None")
+            check_number("normalise std", self.normalise[1], low=0, low_open=True)
         self.architecture.output_size(self.patch_size)
 
     @property
@@ -96,7 +117,25 @@ class LearnConfig:
         if rows <= max(self.steps_ahead):
             raise ParameterError(
                 f"steps_ahead: got {self.steps_ahead} with a {rows}-row patch grid; allowed: < {rows}")
+        if rows <= min(self.offsets):
+            raise ParameterError(
+                f"offsets: got {self.offsets} with a {rows}-row patch grid; allowed: at least one < {rows}")
         return rows, cols
+
+    def training_shape(self, image_shape):
+        """Shape of the images the encoder trains on: the crop, or the images themselves."""
+        return (self.crop, self.crop) if self.crop is not None else tuple(image_shape)
+
+    def prepare(self, images):
+        """Normalised pixels (float32) as the encoder sees them."""
+        if self.normalise is None:
+            return images
+        mean, std = self.normalise
+        return ((images - np.float32(mean)) / np.float32(std)).astype(np.float32)
+
+    def offsets_used(self, rows):
+        """The offsets of the published rules that fit a grid of ``rows`` rows."""
+        return tuple(k for k in self.offsets if k < rows)
 
     def to_json(self):
         return json.dumps(asdict(self), sort_keys=True)
@@ -113,9 +152,12 @@ PRESETS = {
     "digits-2layer": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(64, 64), pool_after=(),
                                  steps_ahead=(1,), epochs=8, batch_size=32),
     "mnist5k-2layer": LearnConfig(channels=(100, 100), pool_after=()),
+    # the official script: grayscale normalised with the train+unlabeled statistics, random 64-px
+    # crops of the 96-px images with horizontal flips, trained on the unlabeled set
     "stl10-paper": LearnConfig(dataset="stl10", patch_size=16, patch_stride=8,
                                channels=(128, 256, 256, 512, 1024, 1024), pool_after=(2, 4, 5, 6),
-                               steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300),
+                               steps_ahead=(2,), n_negatives=1, batch_size=32, lr=2e-4, epochs=300,
+                               crop=64, flip=True, normalise=(0.4120, 0.2570)),
 }
 
 
@@ -248,12 +290,13 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
     config = config or LearnConfig()
     seed = check_int("seed", seed, low=0)
     images = check_images(images)
-    rows, cols = config.grid(images.shape[1:])
+    rows, cols = config.grid(config.training_shape(images.shape[1:]))
     if len(images) < config.batch_size:
         raise ParameterError(f"images: got {len(images)} training images; allowed: at least batch_size = "
                              f"{config.batch_size}")
     arch = config.architecture
-    n_steps = len(config.steps_ahead)
+    published = rule in PUBLISHED_CLAPP
+    n_steps = len(config.offsets_used(rows)) if published else len(config.steps_ahead)
 
     init_rng = np.random.default_rng([seed, 0])
     weights = init_weights(arch, init_rng)
@@ -287,9 +330,12 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
         bar = tqdm(order, desc=f"{rule} seed {seed} epoch {epoch + 1}/{config.epochs}",
                    disable=not progress, leave=False, unit="batch")
         for idx in bar:
-            patches = patch_grid(images[idx], config.patch_size, config.patch_stride)
+            batch = images[idx]
+            if config.crop is not None:
+                batch = random_crops(batch, config.crop, config.flip, rng)
+            patches = patch_grid(config.prepare(batch), config.patch_size, config.patch_stride)
             x = patches.reshape(-1, config.patch_size, config.patch_size, 1)
-            pairs = [saccade_pairs(len(idx), rows, cols, k, rng, config.n_negatives) for k in config.steps_ahead]
+            pairs = make_pairs(rule, config, len(idx), rows, cols, rng)
             grads, stats = rule_gradients(rule, x, weights, learned, fixed, arch, pairs,
                                           config.pc_steps, config.pc_rate, config.pc_beta)
             flat = {}
@@ -314,6 +360,16 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
         if checkpoint is not None:
             _save_checkpoint(checkpoint, header, params, adam)
     return TrainedEncoder(rule, seed, config, weights, header["history"], header["train_s"], start)
+
+
+def make_pairs(rule, config, n_images, rows, cols, rng):
+    """The context/target pairs of one batch for ``rule``: the published rules' one-sign-per-image
+    pairs per offset (prediction and retrodiction drawn independently, as the official code's two
+    loss modules do), or clapp-s's positive + negatives per location per step."""
+    if rule in PUBLISHED_CLAPP:
+        return [{"pred": clapp_pairs(n_images, rows, cols, k, rng), "retro": clapp_pairs(n_images, rows, cols, k, rng)}
+                for k in config.offsets_used(rows)]
+    return [saccade_pairs(n_images, rows, cols, k, rng, config.n_negatives) for k in config.steps_ahead]
 
 
 def _nanmean_cols(rows):

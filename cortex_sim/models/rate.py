@@ -6,8 +6,9 @@ Rate reduction of the burst neuron (Naud & Sprekeler 2018; Payeur et al. 2021)::
     p = p_min + (p_max - p_min) sigma((a - a_theta)/a_slope)   burst probability (apical)
     burst rate = p e,   spike rate = e (1 + (n_burst - 1) p)
 
-Pure NumPy: these functions are used by the representation-learning studies, where the apical
-input carries the prediction that gates learning.
+Pure NumPy, a model of its own (tested in ``tests/test_rate_two_compartment.py``). The
+representation-learning studies do not use it: their encoder (:mod:`cortex_sim.learning.encoder`)
+has rectified rate units and lets the apical prediction enter only the learning signal.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                     schedule="sjostrom", neuron: AdExParams | str = "clopath2010",
                     rule: ClopathParams | str = "visual", w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA,
                     pulse_dur=1 * ms, latency=None, dt=0.1 * ms, device="cpp", report=None,
-                    record_weights=False, formulation="event") -> PairsResult:
+                    record_weights=False, formulation="event", private=False) -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
     Parameters
@@ -123,6 +123,9 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         form the recorded weight lags by the LTP pending since the last presynaptic spike).
     formulation : {'event', 'naive', 'accumulator'}
         Form of the Clopath rule (the three agree to 1e-9; tests).
+    private : bool
+        Run the binary in a run folder of this process's own (parallel sweep workers; see
+        :func:`~cortex_sim.devices.run_network`).
 
     Postsynaptic spikes are forced by current pulses of ``pulse_amp`` for ``pulse_dur`` that switch
     on and off at step boundaries, so that each pulse delivers its full charge at any dt.
@@ -178,7 +181,8 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         wmon = StateMonitor(syn.synapses, "w", record=True, clock=stable_clock(1 * ms, "sp_w_clock"), name="sp_w")
         objs.append(wmon)
     net = Network(*objs, name="sp_network")
-    info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report)
+    info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report,
+                       private=private and device == "cpp")
     w = syn.weights()
     trains = spikes.spike_trains()
     rows = []

@@ -23,14 +23,12 @@ test block after an induction block over the one before it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
-from .._files import atomic_path
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_quantity
 from ..inputs import scheduled_spikes
@@ -318,8 +316,13 @@ SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
 
 def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="naud2018",
                   rule: ClopathParams | str = "visual", device: str = "cpp", processes: int = 2,
-                  report=None, checkpoint=None, formulation: str = "event", force: bool = False):
-    """Compile the pairing experiment once and re-run it for every point of ``grid``.
+                  report=None, store=None, formulation: str = "event", force: bool = False,
+                  client=None, cluster: str | None = None):
+    """Compile the pairing experiment once per host and re-run it for every point of ``grid``.
+
+    The pairing job of the sweep engine (:func:`cortex_sim.sweeps.run_sweep`), kept as the API of
+    earlier versions: points run on Dask workers, each re-running the cached binary with Brian2's
+    ``run_args`` in a run folder of its own.
 
     Parameters
     ----------
@@ -327,16 +330,17 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         ``{name: [values, ...]}`` with names from :data:`SWEEPABLE` (values in ms / nA); the sweep
         runs the Cartesian product.
     processes : int
-        Runs in parallel, each writing its own results folder.
-    checkpoint : path or None
-        JSON-lines file: each finished point is appended as soon as it is done, and points already
-        in the file are not run again (an interrupted sweep resumes; each point is deterministic,
-        so the rows are identical to an uninterrupted sweep). Its first line records a hash of
-        everything that determines a result (configuration, dt, neuron, rule, formulation,
-        device, package version, model fingerprint): a checkpoint of another model, a corrupt
-        line or a row with missing columns is a ParameterError naming the file and the field.
+        Worker processes of the local cluster (``cluster='local:<processes>'``).
+    store : path or None
+        Result store folder: each finished point is written as it ends, and points already in it
+        are not run again (an interrupted sweep resumes; each point is deterministic, so the rows
+        are identical to an uninterrupted sweep). A store of another model (configuration, dt,
+        neuron, rule, formulation, package version) is a ParameterError naming the differences.
     force : bool
-        Start the checkpoint again (its records are discarded) instead of resuming it.
+        Discard the store's records and run every point.
+    client, cluster
+        A ``dask.distributed.Client`` to run on, or a cluster spec ('local:N', 'tcp://...',
+        'slurm', 'pbs', 'serial'); see :mod:`cortex_sim.sweeps.cluster`.
 
     Returns
     -------
@@ -344,146 +348,33 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
         One tidy row per point: the parameters, the four epsp ratios, spikes per paired trial
         and the run's simulation time.
     info : dict
-        compile_s, total_s, run_s of each point.
+        ``ran``, ``skipped``, ``failed``, ``total_s``, ``run_s`` of each point (NaN where the
+        record came from the store), ``dataset`` (xarray) and ``result`` (SweepResult).
     """
-    import itertools
+    from ..sweeps import run_sweep
 
-    from ..devices import run_many
-    from ..inputs import spike_table_array
-
-    base = (config or PairingConfig(window_delays=(), pairing_counts=())).check()
-    rule = preset("clopath", rule) if isinstance(rule, str) else rule
+    check_choice("device", device, ("cpp",))
+    check_int("processes", processes, low=1)
     if not grid:
         raise ParameterError("grid: got no parameters; allowed: " + ", ".join(SWEEPABLE))
-    for name, values in grid.items():
-        if name not in SWEEPABLE:
-            check_choice("sweep parameter", name, SWEEPABLE)
-        if len(values) == 0:
-            raise ParameterError(f"{name}: got no values; allowed: one or more numbers")
-    names = list(grid)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
-    configs = [base.with_(**{n: float(v) * SWEEPABLE[n] for n, v in pt.items()}).check() for pt in points]
-    check_choice("formulation", formulation, FORMULATIONS)
-    activate(device)
-    b = _build(base, neuron, rule, device, record_traces=False, formulation=formulation)
-    ap_group, ap_syn = b.handles["ap_group"], b.handles["ap_syn"]
-    table_ta = ap_group.namespace["spike_table"]
-    n_rows = table_ta.values.shape[0]
-    run_args = []
-    for cfg in configs:
-        _, apical = _inputs(cfg, b.blocks, _roles(cfg))
-        table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=n_rows)
-        run_args.append({table_ta: table * second, ap_group.t_next: table[0] * second,
-                         ap_syn.apical_amp: cfg.apical_amp})
-    fields = _sweep_fields(base, neuron, rule, device, formulation, b.net, names)
-    done = _load_checkpoint(checkpoint, names, fields, force=force)
-    skip = [k for k, pt in enumerate(points) if _point_key(pt, names) in done]
+    for name in grid:
+        check_choice("sweep parameter", name, SWEEPABLE)
+    options = {"config": config or PairingConfig(window_delays=(), pairing_counts=()), "neuron": neuron,
+               "rule": rule, "formulation": formulation}
+    before = set()
+    if store is not None and not force:
+        from ..sweeps import read_store
 
-    def row_of(k, res):
-        c = res.conditions
-        return {**points[k], **{f"{n}_epsp_ratio": v["epsp_ratio"] for n, v in c.items()},
-                "paired_spikes_per_trial": c["paired"]["spikes_per_trial"]}
-
-    def save(k, res):
-        if checkpoint is not None:
-            with open(checkpoint, "a") as f:
-                f.write(json.dumps(row_of(k, res)) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-
-    results, info = run_many(b.net, b.t_end * second, run_args, lambda k: _analyse(configs[k], b),
-                             device=device, processes=processes, project_name="pairing_sweep",
-                             report=report, skip=skip, on_result=save)
-    rows = [done[_point_key(pt, names)] if res is None else row_of(k, res)
-            for k, (pt, res) in enumerate(zip(points, results))]
-    return rows, info
-
-
-def _point_key(point, names):
-    return tuple(float(point[n]) for n in names)
-
-
-#: the columns every checkpoint row must have besides the swept parameters
-_ROW_COLUMNS = ("spike_alone_epsp_ratio", "paired_epsp_ratio", "apical_alone_epsp_ratio",
-                "unpaired_pathway_epsp_ratio", "paired_spikes_per_trial")
-
-
-def _sweep_fields(base, neuron, rule, device, formulation, net, names):
-    """Everything that determines the rows of a sweep, as a JSON-friendly dict."""
-    from .. import __version__
-    from ..devices import network_fingerprint
-
-    neuron = preset("two_compartment", neuron) if isinstance(neuron, str) else neuron
-    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.to_dict().items()}
-    return {"config": cfg, "neuron": neuron.to_dict(), "rule": rule.to_dict(), "device": device,
-            "formulation": formulation, "swept": list(names), "cortex_sim": __version__,
-            "model": network_fingerprint(net)}
-
-
-def _fields_key(fields):
-    import hashlib
-
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _differences(a, b, prefix=""):
-    """Dotted names of the entries where the nested dicts ``a`` and ``b`` differ."""
-    out = []
-    for k in sorted(set(a) | set(b), key=str):
-        va, vb = a.get(k), b.get(k)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += _differences(va, vb, f"{prefix}{k}.")
-        elif va != vb:
-            out.append(f"{prefix}{k} ({va!r} in the file, {vb!r} now)")
-    return out
-
-
-def _load_checkpoint(path, names, fields, *, force=False):
-    """Rows of a sweep checkpoint keyed by their parameters.
-
-    A torn last line (an interrupted write) is dropped; a header of another model, a corrupt line
-    or a row without its columns raises ParameterError. A missing file (or ``force``) starts a new
-    checkpoint with the header line.
-    """
-    done = {}
-    if path is None:
-        return done
-    header = json.dumps({"cortex_sim_sweep": 1, "key": _fields_key(fields), "fields": fields}, default=str) + "\n"
-    if force or not os.path.exists(path) or os.path.getsize(path) == 0:
-        with atomic_path(path) as tmp, open(tmp, "w") as f:
-            f.write(header)
-        return done
-    with open(path) as f:
-        text = f.read()
-    if text and not text.endswith("\n"):  # an interrupted write: drop the torn line for good
-        text = text[: text.rfind("\n") + 1]
-        with atomic_path(path) as tmp, open(tmp, "w") as f:
-            f.write(text)
-    lines = text.splitlines()
-    try:
-        head = json.loads(lines[0]) if lines else {}
-    except json.JSONDecodeError:
-        head = {}
-    if "cortex_sim_sweep" not in head:
-        raise ParameterError(f"checkpoint: {str(path)!r} line 1 is not a cortex_sim sweep header; allowed: a "
-                             "checkpoint written by this sweep (or --force to start again)")
-    if head.get("key") != _fields_key(fields):
-        diff = _differences(head.get("fields", {}), json.loads(json.dumps(fields, default=str)))
-        raise ParameterError(f"checkpoint: {str(path)!r} was written for another model: "
-                             f"{'; '.join(diff[:4]) or 'its key differs'}; allowed: the same settings, or --force "
-                             "to start again")
-    for number, line in enumerate(lines[1:], start=2):
-        try:
-            row = json.loads(line)
-            missing = [c for c in (*names, *_ROW_COLUMNS) if c not in row]
-        except json.JSONDecodeError:
-            raise ParameterError(f"checkpoint: {str(path)!r} line {number} is not valid JSON; allowed: one JSON "
-                                 "row per line (remove the line or use --force)") from None
-        if missing:
-            raise ParameterError(f"checkpoint: {str(path)!r} line {number} has no {', '.join(missing)}; allowed: "
-                                 "rows written by this sweep (remove the line or use --force)")
-        done[_point_key(row, names)] = row
-    return done
+        if os.path.isdir(os.path.join(store, "points")):
+            before = set(read_store(store))
+    res = run_sweep("pairing", grid, options, client=client, cluster=cluster or f"local:{processes}", store=store,
+                    force=force, report=report, figure=store is not None)
+    rows = [{**pt, **{k: v for k, v in rec.items() if k != "run_s"}} if rec else dict(pt)
+            for pt, rec in zip(res.point_list, res.records)]
+    run_s = [float("nan") if key in before or rec is None else rec.get("run_s", float("nan"))
+             for key, rec in zip(res.keys, res.records)]
+    return rows, {"ran": res.ran, "skipped": res.skipped, "failed": res.failed, "total_s": res.wall_s,
+                  "run_s": run_s, "dataset": res.dataset, "result": res}
 
 
 def _analyse(cfg, b: _Built) -> PairingResult:

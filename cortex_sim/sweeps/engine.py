@@ -1,0 +1,440 @@
+"""The sweep engine: points of a job on a Dask cluster, one record per point in a store.
+
+A *job* (:class:`Job`, registered in :data:`JOBS`) is a pure function of its parameters: given one
+point of the grid and the job's options it returns a flat record of numbers. :func:`run_sweep`
+runs every point of a grid that is not yet in the store, on a ``dask.distributed`` client (a
+``LocalCluster`` by default; see :mod:`cortex_sim.sweeps.cluster`), and writes each record
+atomically as soon as it arrives. At the end the records are gathered into an ``xarray.Dataset``
+(one dimension per swept parameter, written as netCDF), a JSON summary and a figure.
+
+The store (``--store DIR``)::
+
+    DIR/store.json          what the store holds: job, parameter names, options, package version
+    DIR/points/<key>.json   one record per finished point (key: hash of job, options, point, version)
+    DIR/failed/<key>.json   the error of a point that raised (run again by the next sweep)
+    DIR/runs/<key>/         files a point writes (learn: checkpoints and readouts)
+    DIR/dataset.nc, DIR/summary.json, DIR/sweep.png
+
+Failures: a point that raises is recorded with its error and the others go on. A worker that dies
+has its points re-run elsewhere (the scheduler reschedules them; ``distributed.scheduler.allowed-
+failures`` times); a record is one file named by its key, so a point re-run is never in the
+store twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .._files import atomic_path
+from ..errors import ParameterError, RunInterrupted, check_choice
+
+__all__ = ["Param", "Job", "JOBS", "SweepResult", "run_sweep", "point_key", "read_store", "to_dataset"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A sweepable parameter: its name, unit (for axes and help) and type."""
+
+    name: str
+    unit: str = ""
+    kind: type = float
+    allowed: tuple = ()   # for str parameters
+    help: str = ""
+
+    def cast(self, value):
+        if self.kind is str:
+            value = str(value).strip()
+            if self.allowed:
+                check_choice(self.name, value, self.allowed)
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{self.name}: got {value!r}; allowed: numbers"
+                                 + (f" ({self.unit})" if self.unit else "")) from None
+        if not np.isfinite(number):
+            raise ParameterError(f"{self.name}: got {value!r}; allowed: finite numbers")
+        if self.kind is int:
+            if number != int(number):
+                raise ParameterError(f"{self.name}: got {value!r}; allowed: whole numbers")
+            return int(number)
+        return number
+
+
+@dataclass(frozen=True)
+class Job:
+    """A sweepable job.
+
+    ``prepare(options) -> (options, fields)`` fills defaults and validates the options (one
+    ParameterError naming the bad one) and returns, besides the options the point function gets
+    (any picklable objects), ``fields``: a JSON dict of everything that determines a record
+    besides the point (it keys the store). ``point(point, options, workdir) -> dict`` runs one
+    point in a worker and returns its record (numbers); ``check_point(point, options)`` refuses a
+    point before any work; ``plot`` names the output drawn by the figure.
+    """
+
+    name: str
+    params: tuple
+    prepare: Callable
+    point: Callable
+    plot: str
+    check_point: Callable | None = None
+    help: str = ""
+
+    def param(self, name):
+        names = [p.name for p in self.params]
+        check_choice(f"sweep parameter of {self.name}", name, names)
+        return self.params[names.index(name)]
+
+
+#: the sweepable jobs by name (filled by :mod:`cortex_sim.sweeps.jobs`)
+JOBS: dict[str, Job] = {}
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` did: counts, the store and the gathered dataset."""
+
+    points: int
+    ran: int
+    skipped: int
+    failed: int
+    store: str | None
+    dataset_path: str | None
+    records: list                       # one per grid point, in grid order (None where failed)
+    errors: dict = field(default_factory=dict)   # point key -> error text
+    dataset: object = None              # xarray.Dataset
+    figure_path: str | None = None
+    wall_s: float = 0.0
+    dashboard: str | None = None
+    point_list: list = field(default_factory=list)   # the grid points, in grid order
+    keys: list = field(default_factory=list)         # their store keys
+
+    def to_dict(self):
+        return {"points": self.points, "ran": self.ran, "skipped": self.skipped, "failed": self.failed,
+                "store": self.store, "dataset": self.dataset_path}
+
+
+def _version():
+    from .. import __version__
+
+    return __version__
+
+
+def _hash(obj, n=20):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+def point_key(job_name, fields, point):
+    """The key of one point: a hash of the job, its fields (options), the point and the version."""
+    return _hash({"job": job_name, "fields": fields, "point": point, "cortex_sim": _version()})
+
+
+def expand_grid(job: Job, grid: dict):
+    """Validate ``grid`` (``{name: [values]}``) and return the points (dicts) of its product."""
+    if not isinstance(grid, dict) or not grid:
+        raise ParameterError(f"grid: got {grid!r}; allowed: one or more parameters of {job.name}: "
+                             + ", ".join(p.name for p in job.params))
+    cast = {}
+    for name, values in grid.items():
+        par = job.param(name)
+        values = list(values) if not isinstance(values, (str, bytes)) else [values]
+        if not values:
+            raise ParameterError(f"{name}: got no values; allowed: one or more "
+                                 + ("names" if par.kind is str else "numbers"))
+        vals = [par.cast(v) for v in values]
+        if len(set(vals)) != len(vals):
+            raise ParameterError(f"{name}: got {values}, with repeats; allowed: distinct values")
+        cast[name] = vals
+    names = list(cast)
+    return names, [dict(zip(names, combo)) for combo in itertools.product(*(cast[n] for n in names))]
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+def _differences(a, b, prefix=""):
+    """Dotted names of the entries where the nested dicts ``a`` and ``b`` differ."""
+    out = []
+    for k in sorted(set(a) | set(b), key=str):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k} ({_short(va)} in the store, {_short(vb)} now)")
+    return out
+
+
+def _short(value, n=60):
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _write_json(path, obj):
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, default=float)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def open_store(store, job: Job, names, fields, *, force=False):
+    """Create or check the store folder; return the records already in it, by point key.
+
+    A store written by another sweep (another job, parameter names, options or package version)
+    raises ParameterError naming the differences, unless ``force`` (then it is started again).
+    A record that is not valid JSON raises ParameterError naming the file.
+    """
+    from .._files import check_writable_dir
+
+    if store is None:
+        return {}
+    store = Path(store)
+    check_writable_dir(store, "store")
+    head = {"cortex_sim_store": 1, "job": job.name, "params": list(names), "fields": fields,
+            "cortex_sim": _version()}
+    head_path = store / "store.json"
+    if head_path.exists() and not force:
+        try:
+            old = json.loads(head_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            old = None
+        if not isinstance(old, dict) or "cortex_sim_store" not in old:
+            raise ParameterError(f"store: {str(store)!r} holds a store.json that is not a cortex_sim sweep store; "
+                                 "allowed: a folder written by this sweep, an empty or new folder, or --force")
+        want = json.loads(json.dumps(head, default=str))
+        if {k: old.get(k) for k in want} != want:
+            diff = (_differences({k: old.get(k) for k in want}, want) if old.get("job") == job.name
+                    else [f"job ({_short(old.get('job'))} in the store, {job.name!r} now)"])
+            raise ParameterError(f"store: {str(store)!r} holds another sweep: {'; '.join(diff[:4])}; allowed: the "
+                                 "same job, parameters and options, another --store, or --force to start it again")
+    elif not force and store.is_dir() and (store / "points").is_dir() and any((store / "points").iterdir()):
+        raise ParameterError(f"store: {str(store)!r} holds records but no store.json; allowed: a folder written by "
+                             "this sweep, an empty or new folder, or --force")
+    if force:
+        import shutil
+
+        for sub in ("points", "failed"):
+            shutil.rmtree(store / sub, ignore_errors=True)
+    _write_json(head_path, head)
+    (store / "points").mkdir(parents=True, exist_ok=True)
+    return read_store(store)
+
+
+def read_store(store):
+    """The records of a store folder, ``{key: {"point", "record", ...}}``."""
+    done = {}
+    for path in sorted((Path(store) / "points").glob("*.json")):
+        try:
+            rec = json.loads(path.read_text())
+            done[rec["key"]] = rec
+        except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+            raise ParameterError(f"store: {str(path)!r} is not a record of this sweep; allowed: records written by "
+                                 "cortex_sim (remove the file, or --force)") from None
+    return done
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+def run_point(job, point, options, key, workdir):
+    """Run one point of ``job`` (in a worker); never raises: an error is returned as text."""
+    t0 = time.perf_counter()
+    try:
+        record = job.point(point, options, workdir)
+        return {"ok": True, "key": key, "point": point, "record": record, "seconds": time.perf_counter() - t0,
+                "pid": os.getpid(), "host": socket.gethostname()}
+    except Exception as exc:   # a failing point is a result, not the end of the sweep
+        return {"ok": False, "key": key, "point": point, "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=8), "pid": os.getpid(), "host": socket.gethostname()}
+
+
+def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, cluster: str = "local",
+              cluster_options: dict | None = None, store=None, force: bool = False, report=None,
+              figure: bool = True, on_record=None) -> SweepResult:
+    """Run ``job`` over the Cartesian product of ``grid``, skipping points already in ``store``.
+
+    Parameters
+    ----------
+    job : str or Job
+        A name of :data:`JOBS` ('pairing', 'frequency', 'window', 'bench', 'learn').
+    grid : dict
+        ``{parameter: [values, ...]}``; the parameters and their units are the job's ``params``.
+    options : dict or None
+        The job's fixed options (defaults filled in; an unknown name is an error).
+    client : dask.distributed.Client or None
+        Run on this client (the caller keeps it). Otherwise a cluster is made from ``cluster``
+        ('local', 'local:N', 'tcp://HOST:PORT', 'slurm', 'pbs', or 'serial': in this process,
+        without Dask) and closed at the end.
+    store : path or None
+        The result store (see the module's docstring); None keeps the records in memory only.
+    force : bool
+        Run every point again (the store's records are discarded).
+    on_record : callable or None
+        Called with each new record as it is stored (tests, notebooks).
+
+    Returns
+    -------
+    SweepResult
+        ``points``, ``ran``, ``skipped``, ``failed``, ``records`` in grid order, ``dataset``
+        (xarray) and the paths of the netCDF file and figure in the store.
+    """
+    from . import jobs  # noqa: F401
+    from .cluster import close_cluster, make_client
+
+    if isinstance(job, str):
+        check_choice("job", job, sorted(JOBS))
+        job = JOBS[job]
+    names, points = expand_grid(job, grid)
+    options, fields = job.prepare(dict(options or {}))
+    if job.check_point is not None:
+        for pt in points:
+            job.check_point(pt, options)
+    keys = [point_key(job.name, fields, pt) for pt in points]
+    done = open_store(store, job, names, fields, force=force)
+    todo = [k for k, key in enumerate(keys) if key not in done]
+    records = {key: done[key] for key in keys if key in done}
+    errors = {}
+    t0 = time.perf_counter()
+    dashboard = None
+
+    def keep(res):
+        if res["ok"]:
+            entry = {k: res[k] for k in ("key", "point", "record", "seconds", "pid", "host")}
+            records[res["key"]] = entry
+            if store is not None:
+                _write_json(Path(store) / "points" / f"{res['key']}.json", entry)
+                failed = Path(store) / "failed" / f"{res['key']}.json"
+                if failed.exists():
+                    failed.unlink()
+            if on_record is not None:
+                on_record(entry)
+        else:
+            errors[res["key"]] = res["error"]
+            if store is not None:
+                _write_json(Path(store) / "failed" / f"{res['key']}.json", res)
+            _log(report, f"point {res['point']} failed: {res['error']}")
+
+    workdirs = [str(Path(store) / "runs" / keys[k]) if store is not None else None for k in range(len(points))]
+    if todo:
+        from ..devices import _bar
+
+        own = client is None and cluster != "serial"
+        if cluster == "serial" and client is None:
+            _log(report, f"{job.name}: {len(todo)} points in this process ({len(points) - len(todo)} in the store)")
+            bar = _bar(report, len(todo), "points")
+            try:
+                for k in todo:
+                    keep(run_point(job, points[k], options, keys[k], workdirs[k]))
+                    bar.update()
+            except KeyboardInterrupt:
+                raise RunInterrupted(kept=_kept(store)) from None
+            finally:
+                bar.close()
+        else:
+            from distributed import as_completed
+
+            if own:
+                client = make_client(cluster, cluster_options, report=report)
+            import importlib.util
+
+            dashboard = (getattr(client, "dashboard_link", None) if importlib.util.find_spec("bokeh")
+                         else None)
+            _log(report, f"{job.name}: {len(todo)} points on {_describe(client)} ({len(points) - len(todo)} in the "
+                         f"store); dashboard: {dashboard or 'needs bokeh (pip install bokeh)'}")
+            bar = _bar(report, len(todo), "points")
+            futures = []
+            try:
+                futures = [client.submit(run_point, job, points[k], options, keys[k], workdirs[k],
+                                         key=f"cortex_sim-{job.name}-{keys[k]}", pure=False) for k in todo]
+                for fut in as_completed(futures):
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # the scheduler gave up on it (KilledWorker) or it was lost
+                        k = todo[futures.index(fut)]
+                        res = {"ok": False, "key": keys[k], "point": points[k], "error": f"{type(exc).__name__}: {exc}"}
+                    keep(res)
+                    bar.update()
+                    bar.set_postfix(failed=len(errors), refresh=False)
+            except KeyboardInterrupt:
+                raise RunInterrupted(kept=_kept(store)) from None
+            finally:
+                bar.close()
+                if own:
+                    close_cluster(client)
+                else:
+                    client.cancel(futures)
+    ordered = [records.get(key, {}).get("record") for key in keys]
+    result = SweepResult(points=len(points), ran=len(todo) - len(errors), skipped=len(points) - len(todo),
+                         failed=len(errors), store=str(store) if store is not None else None, dataset_path=None,
+                         records=ordered, errors=errors, wall_s=time.perf_counter() - t0, dashboard=dashboard,
+                         point_list=points, keys=keys)
+    result.dataset = to_dataset(job, names, points, ordered, fields)
+    if store is not None:
+        result.dataset_path = str(Path(store) / "dataset.nc")
+        with atomic_path(result.dataset_path) as tmp:
+            result.dataset.to_netcdf(tmp, engine="scipy")
+        _write_json(Path(store) / "summary.json", {**result.to_dict(), "job": job.name, "params": names,
+                                                   "fields": fields, "errors": errors,
+                                                   "wall_s": result.wall_s})
+        if figure:
+            from ..plotting import save_figure
+            from .plots import plot_sweep
+
+            result.figure_path = str(save_figure(plot_sweep(result.dataset, job.plot), Path(store) / "sweep.png"))
+    _log(report, f"{job.name}: {result.ran} ran, {result.skipped} from the store, {result.failed} failed, "
+                 f"in {result.wall_s:.1f} s")
+    return result
+
+
+def _kept(store):
+    return (f"the finished points are in {store}; the same command runs the rest" if store is not None
+            else "nothing kept (a store keeps finished points)")
+
+
+def _describe(client):
+    try:
+        n = len(client.scheduler_info().get("workers", {}))
+    except Exception:
+        n = "?"
+    return f"{n} Dask workers at {client.scheduler.address}"
+
+
+def _log(report, message):
+    from ..devices import _progress
+
+    _progress(report, message)
+
+
+# -- gathering --------------------------------------------------------------------------------------
+
+def to_dataset(job: Job, names, points, records, fields=None):
+    """An ``xarray.Dataset`` of the records: one dimension per swept parameter (in grid order),
+    one variable per numeric output (NaN where a point failed)."""
+    import xarray as xr
+
+    coords = {n: list(dict.fromkeys(pt[n] for pt in points)) for n in names}
+    shape = tuple(len(coords[n]) for n in names)
+    outputs = list(dict.fromkeys(k for r in records if r for k, v in r.items()
+                                 if isinstance(v, (int, float, bool, np.number)) and k not in names))
+    data = {k: np.full(shape, np.nan) for k in outputs}
+    for pt, rec in zip(points, records):
+        if rec is None:
+            continue
+        idx = tuple(coords[n].index(pt[n]) for n in names)
+        for k in outputs:
+            if k in rec and rec[k] is not None:
+                data[k][idx] = float(rec[k])
+    ds = xr.Dataset({k: (names, v) for k, v in data.items()}, coords=coords)
+    for n in names:
+        ds[n].attrs["units"] = job.param(n).unit
+    ds.attrs.update(job=job.name, cortex_sim=_version(), fields=json.dumps(fields or {}, default=str))
+    return ds
