@@ -104,7 +104,7 @@ def main():
         (t_serial, r_serial), (t_dask, r_dask) = out["serial"], out[f"local:{a.workers}"]
         same = all(abs(x["best_accuracy"] - y["best_accuracy"]) < 1e-12
                    for x, y in zip(r_serial.records, r_dask.records))
-        record(f"| {today()} | {machine()} | learn {a.dataset}, 6 rules x 3 seeds | {t_serial:.0f} | "
+        record(f"| {today()} | {machine()} | learn {a.dataset}, {len(r_serial.records) // 3} rules x 3 seeds | {t_serial:.0f} | "
                f"{t_dask:.0f} (local:{a.workers}) | {t_serial / t_dask:.2f}x | same accuracies: {same} |")
     return 0
 

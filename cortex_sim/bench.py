@@ -57,7 +57,7 @@ def estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms=0.1):
 
 def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, device="cpp", threads=1,
                   drive_pA=500.0, formulation="accumulator", dt_ms=0.1, seed=1, compile_only=False,
-                  compute_capability=None, max_wall_s=None, report=None):
+                  compute_capability=None, max_wall_s=None, report=None, quick_compile=False):
     """Build, compile and run the benchmark network; return the timing dict of the CLI.
 
     Before anything is built, the memory estimate (:func:`estimate_clopath_bench`) must fit in the
@@ -73,6 +73,9 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_choice("formulation", formulation, FORMULATIONS)
     check_number("dt", dt_ms, low=0, low_open=True, high=10)
     check_memory("neurons x inputs", f"{neurons} x {inputs}", neurons * inputs, neurons)
+    if quick_compile and not compile_only:
+        raise ParameterError("quick_compile: got True without compile_only; allowed: with compile_only (an "
+                             "unoptimised binary is a compile check, not a benchmark)")
     memory, wall = estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms)
     if not compile_only and max_wall_s is not None and wall > max_wall_s:
         raise ParameterError(
@@ -83,7 +86,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                       f"{memory / 2**20:.0f} MB and {wall:.1f} s of simulation; building the network ...")
     t0 = time.perf_counter()
     activate(device, threads=threads, codegen_target="cython", compile_only=compile_only,
-             compute_capability=compute_capability)
+             compute_capability=compute_capability, quick_compile=quick_compile)
     if device == "cpp":
         from brian2 import prefs
 
@@ -96,7 +99,8 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                              delay_impl="register" if device == "cuda" else None)
     t_setup = time.perf_counter() - t0
     try:
-        info = run_network(ff.net, duration_s * second, device=device, project_name=f"bench_{formulation}_t{threads}",
+        info = run_network(ff.net, duration_s * second, device=device,
+                           project_name=f"bench_{formulation}_t{threads}" + ("_check" if quick_compile else ""),
                            compile_only=compile_only, report=report)
     finally:
         if device == "cpp":

@@ -233,6 +233,8 @@ def build_parser():
                     help="form of the Clopath rule")
     bc.add_argument("--dt", type=float, default=0.1, help="time step (ms)")
     bc.add_argument("--compile-only", action="store_true", help="generate and compile, do not run")
+    bc.add_argument("--quick-compile", action="store_true",
+                    help="with --compile-only: compile without optimisation (a compile check; faster)")
     bc.add_argument("--compute-capability", type=float, default=None,
                     help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
     _yes(bc)
@@ -458,6 +460,7 @@ def _cmd_bench(args):
                         duration_s=args.duration, device=args.device, threads=args.threads,
                         drive_pA=args.drive, formulation=args.formulation, dt_ms=args.dt,
                         compile_only=args.compile_only, compute_capability=args.compute_capability,
+                        quick_compile=args.quick_compile,
                         max_wall_s=None if args.yes else SOFT_LIMIT_S, report="stderr")
     if args.json:
         _print_json(args, out)

@@ -82,7 +82,7 @@ def cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "cortex_sim"
 
 
-def _cuda_prefs(compute_capability):
+def _cuda_prefs(compute_capability, quick=False):
     from brian2 import prefs
 
     # cuRAND from the 'nvidia-curand' wheel (cuda extra), for toolkits installed without it
@@ -112,6 +112,10 @@ def _cuda_prefs(compute_capability):
     backend.extra_compile_args_nvcc = flags + ["-std=c++17"]
     prefs.codegen.cpp.extra_compile_args_gcc = [
         "-std=c++17" if f.startswith("-std") else f for f in prefs.codegen.cpp.extra_compile_args_gcc]
+    if quick:   # a compile check: no optimisation (host and device code), the binary is not for timing
+        backend.extra_compile_args_nvcc = [*backend.extra_compile_args_nvcc, "-Xptxas", "-O0"]
+        prefs.codegen.cpp.extra_compile_args_gcc = [
+            "-O0" if f.startswith("-O") else f for f in prefs.codegen.cpp.extra_compile_args_gcc]
     if compute_capability is not None:
         backend.detect_gpus = False
         backend.compute_capability = float(compute_capability)
@@ -145,7 +149,7 @@ def check_device_available(device: str, *, compile_only: bool = False) -> None:
 
 
 def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str = "cython",
-             compute_capability=None, compile_only: bool = False) -> None:
+             compute_capability=None, compile_only: bool = False, quick_compile: bool = False) -> None:
     """Reset Brian2's device state and select ``device`` for the next network.
 
     Parameters
@@ -157,6 +161,9 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
         Code generation target of the runtime device.
     compute_capability : float or None
         For CUDA without a GPU: generate code for this compute capability (e.g. 9.0).
+    quick_compile : bool
+        CUDA compile checks: compile host and device code without optimisation (the binary is
+        only a proof that the project compiles; use a project name of its own for it).
     """
     import brian2
     from brian2 import prefs, set_device
@@ -185,7 +192,7 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
     else:
         import brian2cuda  # noqa: F401
 
-        _cuda_prefs(compute_capability)
+        _cuda_prefs(compute_capability, quick=quick_compile)
         set_device("cuda_standalone", build_on_run=False)
 
 

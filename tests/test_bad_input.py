@@ -97,6 +97,7 @@ def test_cli_main_returns_2(capsys):
     (["bench", "clopath", "--formulation", "fast"], "formulation"),
     (["sweep", "pairing", "--param", "theta=1,2"], "sweep parameter"),
     (["sweep", "pairing", "--param", "apical_delay"], "--param"),
+    (["bench", "clopath", "--quick-compile"], "quick_compile"),
     (["pairing", "--n-pairings", "0"], "n_pairings"),
     (["pairing", "--window", "a,b"], "--window"),
     (["plasticity", "frequency", "--rates", "-1"], "--rates"),

@@ -30,7 +30,8 @@ def _python312():
 def test_cuda_project_generates_and_compiles(tmp_path):
     env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
     proc = subprocess.run([str(ROOT / "dev"), "cuda", "bench", "clopath", "--device", "cuda", "--compile-only",
-                           "--compute-capability", "9.0", "--neurons", "20", "--inputs", "10", "--json"],
+                           "--compute-capability", "9.0", "--neurons", "20", "--inputs", "10", "--json",
+                           "--quick-compile"],
                           capture_output=True, text=True, env=env, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -38,7 +39,9 @@ def test_cuda_project_generates_and_compiles(tmp_path):
     project = Path(out["project_dir"])
     assert (project / "main").exists()                          # nvcc produced the binary
     assert list(project.glob("code_objects/*.cu"))              # from generated CUDA sources
-    assert "sm_90" in (project / "makefile").read_text()
+    makefile = (project / "makefile").read_text()
+    assert "sm_90" in makefile and "-Xptxas -O0" in makefile      # the quick compile check
+    assert project.name.endswith("_check")                      # never reused for timed runs
 
 
 def test_cuda_unavailable_in_this_environment_is_a_clear_error():
