@@ -240,3 +240,51 @@ def test_store_of_another_sweep_is_one_line_exit_2(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "holds another sweep" in proc.stderr and "--force" in proc.stderr
+
+
+# -- the other jobs ---------------------------------------------------------------------------------
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_window_and_frequency_jobs_equal_the_protocol_runs(client, tmp_path):
+    """One condition per point, in the workers' own run folders: the same weights as the
+    protocol run with all conditions side by side (each condition is a neuron of its own)."""
+    from cortex_sim.protocols.frequency import run_frequency, run_window
+
+    win = run_sweep("window", {"delta_t_ms": [-10.0, 10.0]}, {"n_groups": 2}, client=client, store=tmp_path / "w",
+                    figure=False)
+    ref = run_window(delta_ts=(-10.0, 10.0), n_groups=2)
+    assert win.failed == 0
+    for rec, row in zip(win.records, ref.rows):
+        assert rec["w_ratio"] == pytest.approx(row["w_ratio"], rel=1e-9)
+    assert win.records[0]["w_ratio"] < 1 < win.records[1]["w_ratio"]       # post-pre LTD, pre-post LTP at 20 Hz
+    freq = run_sweep("frequency", {"rate_hz": [10.0, 50.0], "delta_t_ms": [10.0]}, {"n_groups": 2}, client=client,
+                     store=tmp_path / "f", figure=False)
+    ref = run_frequency(rates=(10.0, 50.0), delta_ts=(10.0,), n_groups=2)
+    assert [r["w_ratio"] for r in freq.records] == pytest.approx([r["w_ratio"] for r in ref.rows], rel=1e-9)
+    assert freq.dataset["w_ratio"].dims == ("rate_hz", "delta_t_ms")
+    with pytest.raises(Exception, match=r"delta_t_ms: got 20.0 at 40.0 Hz"):      # refused before any work
+        run_sweep("frequency", {"rate_hz": [40.0], "delta_t_ms": [20.0]}, {"n_groups": 2}, client=client)
+
+
+@pytest.mark.standalone
+def test_bench_and_learn_jobs_give_the_records_of_their_commands(client, tmp_path):
+    from cortex_sim.bench import bench_clopath
+    from cortex_sim.learning.study import run_study
+
+    bench = run_sweep("bench", {"neurons": [10, 20]}, {"inputs": 5, "duration_s": 0.05}, cluster="serial",
+                      store=tmp_path / "b", figure=False)
+    direct = bench_clopath(neurons=20, inputs=5, duration_s=0.05)
+    assert bench.failed == 0 and bench.records[1]["mean_weight"] == pytest.approx(direct["mean_weight"], rel=1e-12)
+    assert all(r["run_s"] > 0 for r in bench.records)
+    with pytest.raises(Exception, match="neurons x inputs"):
+        run_sweep("bench", {"neurons": [0]}, {}, cluster="serial")
+    learn = run_sweep("learn", {"rule": ["random", "clapp"], "seed": [0]},
+                      {"dataset": "digits", "epochs": 1, "max_train_images": 64}, client=client,
+                      store=tmp_path / "l", figure=False)
+    assert learn.failed == 0 and learn.dataset["best_accuracy"].dims == ("rule", "seed")
+    ref = run_study("random", "digits", [0], 1, tmp_path / "ref", progress=False, max_train_images=64,
+                    references=False)
+    acc = [layer["accuracy_mean"] for layer in ref.results[0]["layers"]]
+    assert learn.records[0]["best_accuracy"] == pytest.approx(max(acc[1:]), rel=1e-12)
+    assert (tmp_path / "l" / "runs").is_dir()                 # each point's checkpoints and readouts

@@ -369,8 +369,12 @@ def sweep_pairing(grid: dict, config: PairingConfig | None = None, *, neuron="na
             before = set(read_store(store))
     res = run_sweep("pairing", grid, options, client=client, cluster=cluster or f"local:{processes}", store=store,
                     force=force, report=report, figure=store is not None)
-    rows = [{**pt, **{k: v for k, v in rec.items() if k != "run_s"}} if rec else dict(pt)
-            for pt, rec in zip(res.point_list, res.records)]
+    if res.errors:
+        from ..errors import JobFailedError
+
+        first = next(iter(res.errors.values()))
+        raise JobFailedError(f"sweep_pairing: {len(res.errors)} of {res.points} points failed; the first: {first}")
+    rows = [{**pt, **{k: v for k, v in rec.items() if k != "run_s"}} for pt, rec in zip(res.point_list, res.records)]
     run_s = [float("nan") if key in before or rec is None else rec.get("run_s", float("nan"))
              for key, rec in zip(res.keys, res.records)]
     return rows, {"ran": res.ran, "skipped": res.skipped, "failed": res.failed, "total_s": res.wall_s,

@@ -321,7 +321,9 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
             errors[res["key"]] = res["error"]
             if store is not None:
                 _write_json(Path(store) / "failed" / f"{res['key']}.json", res)
-            _log(report, f"point {res['point']} failed: {res['error']}")
+            import logging
+
+            logging.getLogger("cortex_sim").warning(f"point {res['point']} failed: {res['error']}")
 
     workdirs = [str(Path(store) / "runs" / keys[k]) if store is not None else None for k in range(len(points))]
     if todo:
