@@ -32,7 +32,7 @@ from .errors import (BuildFailedError, DeviceUnavailableError, RunInterrupted, S
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
            "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
            "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
-           "check_memory", "private_run_folder", "compile_count"]
+           "check_memory", "private_run_folder", "compile_count", "device_generation"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -40,7 +40,13 @@ DEVICES = ("runtime", "cpp", "cuda")
 # objects keeps the generated C++ identical from build to build (Brian2 orders several clocks
 # arbitrarily and records defaultclock assignments only on a fresh device), so cached projects
 # are reused without recompiling.
-_STATE = {"clock": None}
+_STATE = {"clock": None, "generation": 0}
+
+
+def device_generation() -> int:
+    """How many times :func:`activate` has reset Brian2's device in this process: a network (or a
+    compiled project's device state) built at another generation is gone and must be rebuilt."""
+    return _STATE["generation"]
 
 
 def stable_clock(dt, name):
@@ -178,6 +184,7 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
     # Brian2 makes names unique against live objects: collect the previous network's objects so
     # that an identical model gets identical code-object names (and its cached project is reused)
     _STATE["clock"] = None
+    _STATE["generation"] += 1
     gc.collect()
     if device == "runtime":
         set_device("runtime")

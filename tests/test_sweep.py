@@ -89,3 +89,17 @@ def test_interrupted_sweep_resumes_to_identical_rows(tmp_path):
         sweep_pairing(grid, PairingConfig(**FAST), store=store, cluster="serial")
     rows_forced, info_forced = sweep_pairing(grid, PairingConfig(**FAST), store=store, force=True, cluster="serial")
     assert rows_forced == full and info_forced["ran"] == 3          # every point ran again
+
+
+@pytest.mark.standalone
+def test_a_sweep_after_another_simulation_rebuilds_its_network():
+    """A process (or a Dask worker) that ran another simulation between two sweeps has a reset
+    Brian2 device: the pairing job must rebuild its network instead of re-running a stale one (the
+    fresh-clone run of 2026-11-30 failed every point of the second sweep that way)."""
+    from cortex_sim.protocols.bac import run_bac
+
+    grid = {"apical_delay": [0.0]}
+    rows1, _ = sweep_pairing(grid, PairingConfig(**FAST), cluster="serial")
+    run_bac()                                   # resets the device (runtime)
+    rows2, info = sweep_pairing(grid, PairingConfig(**FAST), cluster="serial")
+    assert info["ran"] == 1 and rows2 == rows1

@@ -73,13 +73,16 @@ def _pairing_state(options):
     import brian2
     from brian2 import second
 
-    from ..devices import activate, build_project, cache_root, network_fingerprint, private_run_folder
+    from ..devices import (activate, build_project, cache_root, device_generation, network_fingerprint,
+                           private_run_folder)
     from ..protocols.pairing import _build
 
     key = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in options.items()},
                      sort_keys=True, default=str)
     state = _WORKER.get("pairing")
-    if state is not None and state["key"] == key:
+    # reuse the built network only if no other simulation has reset the device since (a worker may
+    # run points of other jobs, and a process may run other simulations between sweeps)
+    if state is not None and state["key"] == key and state["generation"] == device_generation():
         return state
     if state is not None:
         shutil.rmtree(state["work"], ignore_errors=True)
@@ -95,7 +98,8 @@ def _pairing_state(options):
         build_project(dev, project, device="cpp")
         work = private_run_folder(project)
     dev.project_dir = str(work)   # run_args files go to this worker's folder
-    state = _WORKER["pairing"] = {"key": key, "b": b, "dev": dev, "work": work, "project": project}
+    state = _WORKER["pairing"] = {"key": key, "b": b, "dev": dev, "work": work, "project": project,
+                                  "generation": device_generation()}
     return state
 
 
