@@ -204,7 +204,9 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
 
 
 def network_fingerprint(net) -> str:
-    """Hash of a network's structure: object names, classes, sizes, equations and code."""
+    """Hash of a network's structure: object names, classes, sizes, equations and code, and the
+    names of the code objects the active standalone device generated for it (call after
+    ``net.run`` on a standalone device)."""
     h = hashlib.sha256()
     for obj in sorted(net.objects, key=lambda o: o.name):
         parts = [obj.name, type(obj).__name__, str(getattr(obj, "equations", "")),
@@ -214,6 +216,13 @@ def network_fingerprint(net) -> str:
         for attr in ("abstract_code", "code", "condition"):
             parts.append(str(getattr(obj, attr, "")))
         h.update("\x1f".join(parts).encode())
+    # the generated code objects' names: Brian2 makes them unique against objects still alive in
+    # the process (an earlier network someone holds), so the same model can generate renamed code;
+    # keyed here, each variant keeps a project of its own instead of recompiling one back and forth
+    import brian2
+
+    names = sorted(getattr(brian2.get_device(), "code_objects", {}) or {})
+    h.update("\x1e".join(names).encode())
     return h.hexdigest()[:16]
 
 

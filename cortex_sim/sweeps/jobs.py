@@ -79,13 +79,17 @@ def _pairing_state(options):
 
     key = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in options.items()},
                      sort_keys=True, default=str)
-    state = _WORKER.get("pairing")
+    state = _WORKER.pop("pairing", None)
     # reuse the built network only if no other simulation has reset the device since (a worker may
     # run points of other jobs, and a process may run other simulations between sweeps)
     if state is not None and state["key"] == key and state["generation"] == device_generation():
+        _WORKER["pairing"] = state
         return state
     if state is not None:
         shutil.rmtree(state["work"], ignore_errors=True)
+    # release the old network before activate() collects it: Brian2 makes code-object names unique
+    # against live objects, and a live old network would rename the new one's (other code, a recompile)
+    state = None
     activate("cpp")
     b = _build(options["config"], options["neuron"], options["rule"], "cpp", record_traces=False,
                formulation=options["formulation"])
