@@ -203,6 +203,9 @@ def build_parser():
     learn.add_argument("--no-unlabeled", dest="unlabeled", action="store_false",
                        help="stl10: train on the labelled training split only (default: with the 100 000 unlabeled "
                             "images, as the official code)")
+    learn.add_argument("--backend", default="numpy", choices=("numpy", "cupy"),
+                       help="array backend of the rate rules: numpy (CPU) or cupy (an NVIDIA GPU; pip install "
+                            "cupy-cuda12x)")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -623,7 +626,8 @@ def _cmd_learn(args):
         res = run_study(args.rule, args.dataset, seeds, args.epochs, args.out, preset=args.preset,
                         data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress and not args.quiet,
                         max_train_images=args.max_train_images, use_unlabeled=None if args.unlabeled else False,
-                        ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device)
+                        ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device,
+                        backend=args.backend)
     except KeyboardInterrupt:
         raise RunInterrupted(kept=f"checkpoints kept in {args.out}; the same command with --resume continues") from None
     spiking = "compiles" in res.config

@@ -13,6 +13,7 @@ in the two-compartment story, a burst would carry), which is how the learning ru
 model stands on its own and the learning path does not use it (issue 11; its saturating rates
 would change every representation result). A 2 x 2 max-pool may follow a
 layer. Layout is NHWC; convolutions are im2col (``sliding_window_view``) followed by one BLAS matmul.
+The kernels run on NumPy or CuPy arrays alike (:mod:`.backend`): whichever the inputs are.
 
 Every layer keeps what its local weight update needs (presynaptic columns x_j, the postsynaptic
 state rho'(a_i) and the pooling switches); :func:`layer_backward` turns a gradient on the layer's
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError, check_int
+from .backend import to_host, xp_of
 
 __all__ = ["Architecture", "init_weights", "layer_forward", "layer_backward", "forward",
            "pooled", "encode_patches", "readout_features"]
@@ -92,8 +94,9 @@ def init_weights(arch, rng):
 def _im2col(x):
     """(n, h, w, c) -> (n h w, 9 c) columns of the zero-padded 3 x 3 neighbourhoods."""
     n, h, w, c = x.shape
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))  # n h w c 3 3
+    xm = xp_of(x)
+    padded = xm.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    win = xm.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # n h w c 3 3
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)
 
 
@@ -117,7 +120,7 @@ def layer_forward(x, weights, pool):
     a = (cols @ w).reshape(n, h, wd, -1)
     a += b
     active = a > 0
-    r = np.maximum(a, 0, out=a)
+    r = xp_of(a).maximum(a, 0, out=a)
     switch = None
     if pool:
         h2, w2 = h // 2, wd // 2
@@ -143,20 +146,21 @@ def layer_backward(cache, g_out, weights, need_input_grad=False):
     n, h, wd, c_in = in_shape
     c_out = active.shape[-1]
     dtype = cols.dtype
-    g_out = np.asarray(g_out, dtype=dtype)
+    xp = xp_of(cols)
+    g_out = xp.asarray(g_out, dtype=dtype)
     if switch is not None:
         h2, w2 = switch.shape[1], switch.shape[3]
-        g_r = np.zeros(active.shape, dtype=dtype)
+        g_r = xp.zeros(active.shape, dtype=dtype)
         g_r[:, :2 * h2, :2 * w2] = (switch * g_out[:, :, None, :, None]).reshape(n, 2 * h2, 2 * w2, c_out)
     else:
-        g_r = np.broadcast_to(g_out, active.shape)
-    delta = np.where(active, g_r, dtype.type(0)).reshape(-1, c_out)
+        g_r = xp.broadcast_to(g_out, active.shape)
+    delta = xp.where(active, g_r, xp.zeros((), dtype=dtype)).reshape(-1, c_out)
     dw = cols.T @ delta
     db = delta.sum(axis=0)
     dx = None
     if need_input_grad:
         dcols = (delta @ weights[0].T).reshape(n, h, wd, 3, 3, c_in)
-        dxp = np.zeros((n, h + 2, wd + 2, c_in), dtype=dtype)
+        dxp = xp.zeros((n, h + 2, wd + 2, c_in), dtype=dtype)
         for i in range(3):
             for j in range(3):
                 dxp[:, i:i + h, j:j + wd] += dcols[:, :, :, i, j]
@@ -182,27 +186,32 @@ def pooled(out):
 def pooled_grad(g, out_shape):
     """Gradient on the output map for a gradient ``g`` (n, c) on its position average."""
     n, h, w, c = out_shape
-    return np.broadcast_to((g / F32(h * w))[:, None, None, :], out_shape)
+    return xp_of(g).broadcast_to((g / F32(h * w))[:, None, None, :], out_shape)
 
 
-def encode_patches(patches, weights, arch, batch_size=512):
+def encode_patches(patches, weights, arch, batch_size=None, xp=np):
     """Patch encodings of every layer.
 
     Parameters
     ----------
     patches : ndarray, shape (n, rows, cols, p, p)
+    xp : module
+        Array module to compute with (NumPy, or CuPy: the patches go to the GPU in chunks of
+        ``batch_size``, default 512 on NumPy and 8192 on CuPy); the encodings come back as NumPy.
 
     Returns
     -------
     list of ndarray, one per layer, shape (n, rows, cols, channels)
     """
     n, rows, cols = patches.shape[:3]
+    batch_size = batch_size or (512 if xp is np else 8192)
     flat = patches.reshape(n * rows * cols, *patches.shape[3:], 1).astype(F32, copy=False)
+    weights = [(xp.asarray(w), xp.asarray(b)) for w, b in weights]
     chunks = [[] for _ in weights]
     for start in range(0, len(flat), batch_size):
-        outs, _ = forward(flat[start:start + batch_size], weights, arch)
+        outs, _ = forward(xp.asarray(flat[start:start + batch_size]), weights, arch)
         for layer, out in enumerate(outs):
-            chunks[layer].append(pooled(out))
+            chunks[layer].append(to_host(pooled(out)))
     return [np.concatenate(c).reshape(n, rows, cols, -1) for c in chunks]
 
 

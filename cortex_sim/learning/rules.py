@@ -40,7 +40,7 @@ from (Illing et al. 2021, NeurIPS; the lecture's Table 1):
     No learning.
 
 All kernels are pure functions of arrays (no hidden state), so that a spiking implementation can be
-checked against them.
+checked against them, and run on NumPy or CuPy arrays alike (:mod:`.backend`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import check_choice
+from .backend import scatter_add, xp_of
 from .encoder import F32, forward, layer_backward, layer_forward, pooled, pooled_grad
 
 __all__ = ["RULES", "PUBLISHED_CLAPP", "RULE_TRAITS", "hinge_kernel", "init_rule_weights", "rule_gradients",
@@ -107,15 +108,17 @@ def hinge_kernel(z, c, w_pred, y, halve=True):
     >>> float(loss), bool(gate[0]), g_z.tolist()
     (0.5, True, [[-0.25, -0.25]])
     """
+    xp = xp_of(z)
     wc = c @ w_pred.T
-    u = np.einsum("ij,ij->i", z, wc)
-    loss = np.maximum(0.0, 1.0 - y * u)
+    u = xp.einsum("ij,ij->i", z, wc)
+    loss = xp.maximum(0.0, 1.0 - y * u)
     gate = loss > 0
     pos = y > 0
-    n_pos, n_neg = int(pos.sum()), len(y) - int(pos.sum())
-    weight = np.where(pos, 1.0 / max(n_pos, 1), 1.0 / max(n_neg, 1)) / (((n_pos > 0) + (n_neg > 0)) if halve else 1)
+    n_pos = int(pos.sum())
+    n_neg = len(y) - n_pos
+    weight = (pos * (1.0 / max(n_pos, 1)) + ~pos * (1.0 / max(n_neg, 1))) / (((n_pos > 0) + (n_neg > 0)) if halve else 1)
     s = (-(y * gate) * weight).astype(z.dtype)[:, None]
-    return float(np.dot(weight, loss)), gate, s * wc, s * (z @ w_pred), (s * z).T @ c
+    return float(xp.dot(weight, loss)), gate, s * wc, s * (z @ w_pred), (s * z).T @ c
 
 
 def init_rule_weights(rule, arch, n_steps, rng):
@@ -161,25 +164,26 @@ def _published_signals(z_all, c_all, w_pred, w_retro, pairs):
     Returns (loss, gate, g_z, g_c, g_pred, g_retro); g_z lands on the targets, g_c on the contexts.
     """
     n = len(pairs)
-    g_z = np.zeros_like(z_all)
-    g_c = np.zeros_like(c_all)
-    g_pred = np.empty_like(w_pred)
-    g_retro = None if w_retro is None else np.empty_like(w_retro)
+    xp = xp_of(z_all)
+    g_z = xp.zeros_like(z_all)
+    g_c = xp.zeros_like(c_all)
+    g_pred = xp.empty_like(w_pred)
+    g_retro = None if w_retro is None else xp.empty_like(w_retro)
     losses, gates = [], []
     for k, p in enumerate(pairs):
         ctx, tgt, y = p["pred"]
         loss, gate, gz, _, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_pred[k], y, halve=False)
-        np.add.at(g_z, tgt, gz / n)           # the context is detached: no signal to it
+        scatter_add(g_z, tgt, gz / n)         # the context is detached: no signal to it
         g_pred[k] = gw / n
         total, gated = loss, [gate]
         if w_retro is not None:
             ctx, tgt, y = p["retro"]
             loss, gate, _, gc, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_retro[k], y, halve=False)
-            np.add.at(g_c, ctx, gc / n)       # the target is detached
+            scatter_add(g_c, ctx, gc / n)     # the target is detached
             g_retro[k] = gw / n
             total, gated = total + loss, gated + [gate]
         losses.append(total)
-        gates.append(np.concatenate(gated).mean())
+        gates.append(float(xp.concatenate(gated).mean()))
     return float(np.mean(losses)), float(np.mean(gates)), g_z, g_c, g_pred, g_retro
 
 
@@ -199,18 +203,19 @@ def published_loss(z_target, z_context, w_pred, w_retro, pairs):
 
 def _pair_signals(z_all, c_all, w_steps, pairs):
     """Hinge signals summed over prediction steps, scattered back onto the patches."""
-    g_z = np.zeros_like(z_all)
-    g_c = np.zeros_like(c_all)
-    g_w = np.empty_like(w_steps)
+    xp = xp_of(z_all)
+    g_z = xp.zeros_like(z_all)
+    g_c = xp.zeros_like(c_all)
+    g_w = xp.empty_like(w_steps)
     losses, gates = [], []
     n = len(pairs)
     for k, (ctx, tgt, y) in enumerate(pairs):
         loss, gate, gz, gc, gw = hinge_kernel(z_all[tgt], c_all[ctx], w_steps[k], y)
-        np.add.at(g_z, tgt, gz / n)
-        np.add.at(g_c, ctx, gc / n)
+        scatter_add(g_z, tgt, gz / n)
+        scatter_add(g_c, ctx, gc / n)
         g_w[k] = gw / n
         losses.append(loss)
-        gates.append(gate.mean())
+        gates.append(float(gate.mean()))
     return float(np.mean(losses)), float(np.mean(gates)), g_z, g_c, g_w
 
 

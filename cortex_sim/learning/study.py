@@ -22,13 +22,14 @@ import numpy as np
 from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int
 from ..readout import evaluate_layers
+from .backend import BACKENDS, array_module
 from .data import DATASETS, load_dataset, patch_grid
 from .encoder import encode_patches, readout_features
 from .rules import RULE_TRAITS, RULES
 from .spiking import ABLATIONS, SPIKING_RULES
 from .train import learn_preset, train_encoder
 
-__all__ = ["POOLINGS", "parse_rules", "run_study", "run_spiking_study", "StudyResult", "markdown_table",
+__all__ = ["POOLINGS", "parse_rules", "run_study", "layer_accuracies", "run_spiking_study", "StudyResult", "markdown_table",
            "summarise", "collect_study", "write_study", "ALL_RULES", "rule_traits", "receptive_field_figure"]
 
 POOLINGS = ("patch-average", "grid2x2")
@@ -91,7 +92,8 @@ def _aggregate(rows_by_seed):
 
 def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="cortex_sim_out/learn", *,
               preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
-              use_unlabeled=None, ablations=("none",), spiking_overrides=None, device="cpp", references=True):
+              use_unlabeled=None, ablations=("none",), spiking_overrides=None, device="cpp", references=True,
+              backend="numpy"):
     """Train and read out ``rules`` on ``dataset`` over ``seeds`` seeds.
 
     Parameters
@@ -120,6 +122,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
         Field overrides of the spiking preset (:class:`~cortex_sim.learning.spiking.SpikingConfig`).
     device : {'cpp', 'cuda'}
         Device of the spiking learners.
+    backend : {'numpy', 'cupy'}
+        Array backend of the rate rules' training and encoding (:mod:`.backend`; CuPy on a GPU).
     references : bool
         Also read out the reference rows (random ReLU features of the widest layer's width, 1-NN
         on raw pixels) on the same split (:func:`reference_rows`).
@@ -131,6 +135,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
     rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
     for r in rules:
         check_choice("rule", r, ALL_RULES)
+    check_choice("backend", backend, BACKENDS)
     seeds = seed_list(seeds)
     check_choice("dataset", dataset, DATASETS)
     for a in ablations:
@@ -142,6 +147,9 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
                              f"rule(s) {', '.join(rules)}; allowed: only with spiking rules ({', '.join(SPIKING_RULES)})")
     if spiking and dataset == "stl10":
         raise ParameterError("dataset: got 'stl10' for a spiking rule; allowed: 'digits' or 'mnist5k'")
+    if spiking and backend != "numpy":
+        raise ParameterError(f"backend: got {backend!r} for a spiking rule; allowed: 'numpy' (the spiking "
+                             "learners run on Brian2: use device='cuda' for a GPU)")
     if spiking and not rate:
         return run_spiking_study(spiking, dataset, seeds, out, epochs=epochs, resume=resume, progress=progress,
                                  max_train_images=max_train_images, ablations=ablations,
@@ -158,6 +166,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
         use_unlabeled = dataset == "stl10"
     if use_unlabeled and dataset != "stl10":
         raise ParameterError(f"unlabeled: got True with dataset {dataset!r}; allowed: only with 'stl10'")
+    xp = array_module(backend)
     ds = load_dataset(dataset, data_dir, use_unlabeled=use_unlabeled)
     config.grid(ds.shape)
     out = Path(out)
@@ -174,8 +183,8 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
             cached = json.loads(ro_path.read_text()) if resume and ro_path.exists() else None
             if cached is None or cached["config"] != cfg_json:
                 enc = train_encoder(rule, train_images, config, seed, checkpoint=out / "checkpoints" / f"{tag}.npz",
-                                    resume=resume, progress=progress)
-                codes = encode_patches(patches, enc.weights, config.architecture)
+                                    resume=resume, progress=progress, backend=backend)
+                codes = encode_patches(patches, enc.weights, config.architecture, xp=xp)
                 readouts = _read_out(codes, pixels, ds, seed, tag, progress)
                 cached = {"rule": rule, "seed": seed, "config": cfg_json, "train_s": enc.train_s,
                           "history": enc.history, "readouts": readouts}
@@ -194,6 +203,17 @@ def _read_out(codes, pixels, ds, seed, tag, progress):
                                      ds.train, ds.test, seed=seed, progress=progress,
                                      desc=f"readout {tag} {pooling}")
             for pooling in POOLINGS}
+
+
+def layer_accuracies(weights, config, ds, seed, pooling="patch-average", backend="numpy"):
+    """Readout test accuracy of every encoder layer of ``weights`` (layer 1 first; no pixel row),
+    on ``ds``'s split with the studies' readout: a quick look at one trained (or untrained) encoder."""
+    check_choice("pooling", pooling, POOLINGS)
+    patches = patch_grid(config.prepare(ds.images), config.patch_size, config.patch_stride)
+    codes = encode_patches(patches, weights, config.architecture, xp=array_module(backend))
+    rows = evaluate_layers([readout_features(c, pooling) for c in codes], ds.labels, ds.train, ds.test, seed=seed,
+                           progress=False)
+    return [r["accuracy"] for r in rows]
 
 
 def seed_list(seeds):

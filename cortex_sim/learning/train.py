@@ -20,6 +20,7 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import ParameterError, check_choice, check_int, check_number
+from .backend import array_module, to_device, to_host
 from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, saccade_pairs
 from .encoder import F32, Architecture, init_weights
 from .rules import PUBLISHED_CLAPP, RULES, init_rule_weights, rule_gradients
@@ -209,13 +210,13 @@ class TrainedEncoder:
 
 
 class _Adam:
-    """Adam on a dict of named float32 arrays (in place)."""
+    """Adam on a dict of named float32 arrays (in place), on ``xp``'s device."""
 
-    def __init__(self, lr, names_shapes, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+    def __init__(self, lr, names_shapes, beta1=0.9, beta2=0.999, eps=1e-8, xp=np):
+        self.lr, self.b1, self.b2, self.eps, self.xp = lr, beta1, beta2, eps, xp
         self.t = 0
-        self.m = {k: np.zeros(s, dtype=F32) for k, s in names_shapes.items()}
-        self.v = {k: np.zeros(s, dtype=F32) for k, s in names_shapes.items()}
+        self.m = {k: xp.zeros(s, dtype=F32) for k, s in names_shapes.items()}
+        self.v = {k: xp.zeros(s, dtype=F32) for k, s in names_shapes.items()}
 
     def step(self, params, grads):
         self.t += 1
@@ -227,7 +228,7 @@ class _Adam:
             m += F32(1 - self.b1) * g
             v *= F32(self.b2)
             v += F32(1 - self.b2) * g * g
-            params[name] -= F32(self.lr / c1) * m / (np.sqrt(v / F32(c2)) + F32(self.eps))
+            params[name] -= F32(self.lr / c1) * m / (self.xp.sqrt(v / F32(c2)) + F32(self.eps))
 
 
 def _flat_params(weights, learned):
@@ -240,9 +241,9 @@ def _flat_params(weights, learned):
 
 
 def _save_checkpoint(path, header, params, adam):
-    arrays = {f"p__{k}": v for k, v in params.items()}
-    arrays.update({f"m__{k}": v for k, v in adam.m.items()})
-    arrays.update({f"v__{k}": v for k, v in adam.v.items()})
+    arrays = {f"p__{k}": to_host(v) for k, v in params.items()}
+    arrays.update({f"m__{k}": to_host(v) for k, v in adam.m.items()})
+    arrays.update({f"v__{k}": to_host(v) for k, v in adam.v.items()})
     arrays["header"] = np.array(json.dumps(header))
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
@@ -262,7 +263,8 @@ def load_checkpoint(path):
     return header, parts["p"], parts["m"], parts["v"]
 
 
-def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=False, progress=True):
+def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=False, progress=True,
+                  backend="numpy"):
     """Train the encoder on ``images`` with ``rule``.
 
     Parameters
@@ -281,12 +283,17 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
         may be larger, to train on). A checkpoint of more epochs than asked is used as it is.
     progress : bool
         Show a tqdm bar per epoch (on stderr).
+    backend : {'numpy', 'cupy'}
+        Where the encoder computes (:mod:`.backend`): NumPy on the CPU, or CuPy on a GPU (the same
+        code; weights agree with NumPy's to float32 rounding). Checkpoints and the returned weights
+        are NumPy arrays either way, so a run may resume on the other backend.
     """
     from tqdm.auto import tqdm
 
     from .data import check_images
 
     check_choice("rule", rule, RULES)
+    xp = array_module(backend)
     config = config or LearnConfig()
     seed = check_int("seed", seed, low=0)
     images = check_images(images)
@@ -301,8 +308,9 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
     init_rng = np.random.default_rng([seed, 0])
     weights = init_weights(arch, init_rng)
     learned, fixed = init_rule_weights(rule, arch, n_steps, init_rng)
+    weights, learned, fixed = to_device(weights, xp), to_device(learned, xp), to_device(fixed, xp)
     params = _flat_params(weights, learned)
-    adam = _Adam(config.lr, {k: v.shape for k, v in params.items()})
+    adam = _Adam(config.lr, {k: v.shape for k, v in params.items()}, xp=xp)
     header = {"rule": rule, "seed": seed, "config": json.loads(config.to_json()), "epoch": 0,
               "adam_t": 0, "history": [], "train_s": 0.0, "n_images": len(images)}
     start = 0
@@ -315,8 +323,8 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
                     f"resume: checkpoint {str(checkpoint)!r} has {key} = {saved[key]!r}, this run "
                     f"{header[key]!r}; allowed: the same settings, or start again without --resume")
         for k in params:  # in place: weights and learned share these arrays
-            params[k][...] = p[k]
-        adam.m, adam.v, adam.t = m, v, saved["adam_t"]
+            params[k][...] = xp.asarray(p[k])
+        adam.m, adam.v, adam.t = to_device(m, xp), to_device(v, xp), saved["adam_t"]
         header = same
         start = min(saved["epoch"], config.epochs)
 
@@ -334,8 +342,8 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
             if config.crop is not None:
                 batch = random_crops(batch, config.crop, config.flip, rng)
             patches = patch_grid(config.prepare(batch), config.patch_size, config.patch_stride)
-            x = patches.reshape(-1, config.patch_size, config.patch_size, 1)
-            pairs = make_pairs(rule, config, len(idx), rows, cols, rng)
+            x = xp.asarray(patches.reshape(-1, config.patch_size, config.patch_size, 1))
+            pairs = to_device(make_pairs(rule, config, len(idx), rows, cols, rng), xp)
             grads, stats = rule_gradients(rule, x, weights, learned, fixed, arch, pairs,
                                           config.pc_steps, config.pc_rate, config.pc_beta)
             flat = {}
@@ -348,7 +356,7 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
             losses.append(stats["loss"])
             gates.append(stats["gate"])
             bar.set_postfix(loss=f"{np.nanmean(stats['loss']):.3f}")
-        bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
+        bad = [k for k, v in params.items() if not bool(xp.all(xp.isfinite(v)))]
         if bad:
             raise FloatingPointError(f"training diverged in epoch {epoch + 1}: non-finite {bad[0]} (lower lr)")
         seconds = time.perf_counter() - t0
@@ -359,6 +367,7 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
         header["train_s"] += seconds
         if checkpoint is not None:
             _save_checkpoint(checkpoint, header, params, adam)
+    weights = [(to_host(w), to_host(b)) for w, b in weights]
     return TrainedEncoder(rule, seed, config, weights, header["history"], header["train_s"], start)
 
 

@@ -274,7 +274,7 @@ JOBS["bench"] = Job(
 
 # -- learn ------------------------------------------------------------------------------------------
 
-LEARN_DEFAULTS = {"dataset": "digits", "epochs": None, "max_train_images": None, "preset": None}
+LEARN_DEFAULTS = {"dataset": "digits", "epochs": None, "max_train_images": None, "preset": None, "backend": "numpy"}
 
 
 def _learn_prepare(options):
@@ -283,6 +283,7 @@ def _learn_prepare(options):
     _unknown(options, LEARN_DEFAULTS, "learn")
     o = {**LEARN_DEFAULTS, **options}
     check_choice("dataset", o["dataset"], DATASETS)
+    check_choice("backend", o["backend"], ("numpy", "cupy"))
     if o["dataset"] == "stl10":
         raise ParameterError("dataset: got 'stl10' for a sweep; allowed: digits or mnist5k (STL-10 needs its "
                              "local folder on every worker: run cortex-sim learn there)")
@@ -297,7 +298,7 @@ def _learn_point(point, options, workdir):
     out = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cortex_sim_learn_"))
     res = run_study(point["rule"], options["dataset"], [int(point["seed"])], options["epochs"], out,
                     preset=options["preset"], resume=True, progress=False, max_train_images=options["max_train_images"],
-                    references=False)
+                    references=False, backend=options.get("backend", "numpy"))
     entry = res.results[0]
     acc = [layer["accuracy_mean"] for layer in entry["layers"]]
     row = {f"accuracy_layer{k}": a for k, a in enumerate(acc)}
