@@ -122,6 +122,8 @@ def test_interrupt_during_a_compile_keeps_the_cache_usable(tmp_path, how):
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "FILE"], "--store"),
     (["bench", "clopath", "--neurons", "1000000", "--inputs", "10000"], "GiB"),  # 1e10 synapses
     (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--neurons", "60000,10"], "GiB"),
+    (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--backend", "cupy"], "backend: got 'cupy'"),
+    (["sweep", "learn", "--param", "rule=clapp", "--param", "seed=0", "--option", "backend=torch"], "backend"),
     (["pairing", "--trial-interval", "1e9"], "3600 s"),
     (["pairing", "--theta-plus", "1e6"], "200 mV"),
     (["pairing", "--counts", "1.5"], "comma-separated integers"),
