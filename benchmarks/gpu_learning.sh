@@ -5,8 +5,10 @@
 #      preset's epoch time on synthetic 96 x 96 images;
 #   3. the mnist5k study, 7 rules x 5 seeds (one process per rule and seed, 16 at a time, training on
 #      the GPU, readouts on the CPU cores), each under one deadline; finished runs are kept;
-#   4. benchmarks/learning_margin.py: published clapp after 2 epochs vs the untrained encoder, 5 seeds.
-# Outputs under OUTDIR: tests.log, flops.json, flops.log, margin.json, margin.log, study.tgz (the
+#   4. benchmarks/learning_margin.py: published clapp after 2 and 4 epochs (and 2 at lr 1e-3) vs the
+#      untrained encoder, 5 seeds (run first, in the same pool as 3).
+# Outputs under OUTDIR (8 files): tests.log, flops.json, flops.log, margin_e2.json, margin_e4.json,
+# margin_e2_lr1e-3.json, margin.log, study.tgz (the
 # readouts/*.json and results of every finished run; merge with cortex_sim.learning.study.collect_study).
 # Needs python3 with CuPy, scikit-learn, brian2 and mlxtend importable and the project on PYTHONPATH.
 # Usage: benchmarks/gpu_learning.sh [OUTDIR] [STUDY_SECONDS]

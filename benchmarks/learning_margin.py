@@ -17,9 +17,8 @@ import time
 import numpy as np
 
 from cortex_sim.learning.data import load_dataset
-from cortex_sim.learning.encoder import init_weights
 from cortex_sim.learning.study import layer_accuracies
-from cortex_sim.learning.train import learn_preset, train_encoder
+from cortex_sim.learning.train import learn_preset, train_encoder, untrained_weights
 
 
 def margin(rule="clapp", seed=0, epochs=2, images=4000, dataset="mnist5k", backend="numpy", lr=None):
@@ -28,7 +27,7 @@ def margin(rule="clapp", seed=0, epochs=2, images=4000, dataset="mnist5k", backe
     ds = load_dataset(dataset)
     cfg = learn_preset(dataset, epochs=epochs, max_train_images=images, lr=lr)
     enc = train_encoder(rule, ds.training_images(), cfg, seed, progress=False, backend=backend)
-    untrained = init_weights(cfg.architecture, np.random.default_rng([seed, 0]))   # train_encoder's init
+    untrained = untrained_weights(cfg, seed)
     return {"seed": seed, "trained": layer_accuracies(enc.weights, cfg, ds, seed, backend=backend),
             "untrained": layer_accuracies(untrained, cfg, ds, seed, backend=backend), "train_s": enc.train_s}
 

@@ -17,7 +17,7 @@ from cortex_sim.learning.backend import array_module, scatter_add, to_device, to
 from cortex_sim.learning.data import clapp_pairs, load_dataset, saccade_pairs
 from cortex_sim.learning.encoder import Architecture, init_weights
 from cortex_sim.learning.rules import RULES, init_rule_weights, rule_gradients
-from cortex_sim.learning.train import LearnConfig, learn_preset, train_encoder
+from cortex_sim.learning.train import LearnConfig, learn_preset, train_encoder, untrained_weights
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -99,7 +99,7 @@ def test_cupy_training_gives_numpy_weights(rule):
     cpu = train_encoder(rule, images, cfg, seed=2, progress=False)
     gpu = train_encoder(rule, images, cfg, seed=2, progress=False, backend="cupy")
     moved = 0.0
-    init = init_weights(cfg.architecture, np.random.default_rng([2, 0]))
+    init = untrained_weights(cfg, 2)
     for (w_c, b_c), (w_g, b_g), (w0, _) in zip(cpu.weights, gpu.weights, init):
         assert isinstance(w_g, np.ndarray)          # weights come back to the host
         np.testing.assert_allclose(w_g, w_c, rtol=1e-4, atol=1e-5)

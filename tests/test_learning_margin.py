@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from cortex_sim.learning.data import load_dataset
-from cortex_sim.learning.encoder import init_weights
 from cortex_sim.learning.study import layer_accuracies
-from cortex_sim.learning.train import learn_preset, train_encoder
+from cortex_sim.learning.train import learn_preset, train_encoder, untrained_weights
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +29,7 @@ def test_clapp_top_layer_beats_the_untrained_encoder():
     ds = load_dataset("mnist5k")
     cfg = learn_preset("mnist5k", epochs=EPOCHS)
     trained = train_encoder("clapp", ds.training_images(), cfg, SEED, progress=False)
-    untrained = init_weights(cfg.architecture, np.random.default_rng([SEED, 0]))   # train_encoder's start
+    untrained = untrained_weights(cfg, SEED)
     for (w0, _), (w, _) in zip(untrained, trained.weights):
         assert not np.array_equal(w0, w)                      # the same start, and every layer learned
     acc_trained = layer_accuracies(trained.weights, cfg, ds, SEED)

@@ -25,7 +25,7 @@ from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, s
 from .encoder import F32, Architecture, init_weights
 from .rules import PUBLISHED_CLAPP, RULES, init_rule_weights, rule_gradients
 
-__all__ = ["LearnConfig", "PRESETS", "learn_preset", "TrainedEncoder", "train_encoder",
+__all__ = ["LearnConfig", "PRESETS", "learn_preset", "TrainedEncoder", "train_encoder", "untrained_weights",
            "training_flops"]
 
 
@@ -263,6 +263,17 @@ def load_checkpoint(path):
     return header, parts["p"], parts["m"], parts["v"]
 
 
+def _init_rng(seed):
+    """The stream of a run's initial weights: the encoder's first, then the rule's own."""
+    return np.random.default_rng([seed, 0])
+
+
+def untrained_weights(config, seed):
+    """The encoder weights :func:`train_encoder` starts from for ``seed`` (the untrained network
+    that a trained one is compared with)."""
+    return init_weights(config.architecture, _init_rng(check_int("seed", seed, low=0)))
+
+
 def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=False, progress=True,
                   backend="numpy"):
     """Train the encoder on ``images`` with ``rule``.
@@ -305,7 +316,7 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
     published = rule in PUBLISHED_CLAPP
     n_steps = len(config.offsets_used(rows)) if published else len(config.steps_ahead)
 
-    init_rng = np.random.default_rng([seed, 0])
+    init_rng = _init_rng(seed)
     weights = init_weights(arch, init_rng)
     learned, fixed = init_rule_weights(rule, arch, n_steps, init_rng)
     weights, learned, fixed = to_device(weights, xp), to_device(learned, xp), to_device(fixed, xp)
