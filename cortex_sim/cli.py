@@ -187,7 +187,7 @@ def build_parser():
 
     learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
     learn.add_argument("--rule", default="clapp", help="clapp | clapp-s | clapp-fb | dfa | pc | bp | random | all, "
-                       "spiking-clapp | spiking-clopath | spiking-random | stdp-wta | spiking, "
+                       "spiking-clapp | spiking-clopath | spiking-random | stdp-wta | spiking-clapp-legacy | spiking, "
                        "or a comma-separated list")
     learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
     learn.add_argument("--preset", default=None, help="mnist5k | digits | digits-2layer | mnist5k-2layer | stl10-paper "
@@ -211,10 +211,14 @@ def build_parser():
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     learn.add_argument("--figures", default=None, metavar="DIR", help="folder for figures (default: --out)")
     learn.add_argument("--no-figure", action="store_true", help="do not write the figures")
-    sp = learn.add_argument_group("spiking learners (spiking-clapp, spiking-clopath, spiking-random, stdp-wta)")
+    sp = learn.add_argument_group("spiking learners (spiking-clapp, spiking-clopath, spiking-random, stdp-wta, "
+                                  "spiking-clapp-legacy)")
     sp.add_argument("--ablation", default="none",
                     help="spiking-clapp ablations to run as well, comma-separated: none, broadcast-off, "
-                         "shuffled-saccades, no-apical")
+                         "shuffled-saccades, no-apical, hinge (CLAPP's hinge gate, margin 0.02 nA)")
+    sp.add_argument("--eval-repeats", type=int, default=None, metavar="R",
+                    help="presentations of every evaluation image, counts summed (readout reported at R and at 1; "
+                         "default: the preset's, 5)")
     sp.add_argument("--t-fix", type=float, default=None, help="fixation duration (ms; default: the preset's)")
     sp.add_argument("--neurons", default=None, help="neurons per layer, comma-separated (default: the preset's)")
     sp.add_argument("--rate-max", type=float, default=None, help="largest input rate of an ON/OFF channel (Hz)")
@@ -617,6 +621,8 @@ def _cmd_learn(args):
         overrides["rate_max_hz"] = args.rate_max
     if args.lr is not None:
         overrides["lr"] = args.lr
+    if args.eval_repeats is not None:
+        overrides["eval_repeats"] = args.eval_repeats
     ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
     seeds = args.seed if args.seed else args.seeds
     if args.resume and not (Path(args.out) / "checkpoints").exists():
@@ -632,9 +638,12 @@ def _cmd_learn(args):
         raise RunInterrupted(kept=f"checkpoints kept in {args.out}; the same command with --resume continues") from None
     spiking = "compiles" in res.config
     if args.json:
-        keys = ("rule", "dataset", "layers", "layers_grid2x2", "train_s", "seeds", "seed_list", "epochs")
+        keys = ("rule", "dataset", "layers", "layers_grid2x2", "layers_r1", "layers_grid2x2_r1", "eval_repeats",
+                "mechanism", "reliability", "train_s", "seeds", "seed_list", "epochs")
         out = {"results": [{k: r[k] for k in keys if k in r} for r in res.results],
                "comparisons": res.comparisons, "references": res.references}
+        if res.comparisons_all:
+            out["comparisons_all"] = res.comparisons_all
         if spiking:
             out["compiles"] = sum(res.config["compiles"])
         _print_json(args, out)

@@ -337,13 +337,16 @@ def private_run_folder(project: Path) -> Path:
     copies of the compile-time static arrays (Brian2 rewrites those in place when a model is
     regenerated, so links could change under a running binary), none of the run_args files.
     Parallel processes running one compiled project each run in their own folder, so they never
-    share or delete each other's run_args and results files. The caller holds ``project/.lock``;
-    folders of processes that no longer exist are removed here, this process's at exit."""
+    share or delete each other's run_args and results files. The folder is named by host and
+    process (``<host>-<pid>-<random>``), so on a cache shared by several machines (a home folder on
+    NFS) no host mistakes another's live folder for a stale one. The caller holds
+    ``project/.lock``; folders of this host's processes that no longer exist are removed here,
+    this process's at exit."""
     import atexit
     import uuid
 
     _remove_stale_work(project / "work")
-    work = project / "work" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    work = project / "work" / f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     (work / "static_arrays").mkdir(parents=True)
     os.link(project / "main", work / "main")
     if (project / "static_arrays").is_dir():
@@ -360,13 +363,25 @@ def compile_count(project) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
+def _host():
+    """This machine's name as used in run-folder names (``CORTEX_SIM_HOST`` overrides it, for tests)."""
+    import socket
+
+    name = os.environ.get("CORTEX_SIM_HOST") or socket.gethostname() or "host"
+    return "".join(ch if ch.isalnum() or ch in "._" else "_" for ch in name)
+
+
 def _remove_stale_work(folder):
-    """Remove run folders of processes that no longer exist (killed before their atexit cleanup)."""
+    """Remove this host's run folders whose process no longer exists (killed before its atexit
+    cleanup). Folders of other hosts are never touched: their processes cannot be checked here."""
     if not folder.is_dir():
         return
+    prefix = _host() + "-"
     for d in folder.iterdir():
+        if not d.name.startswith(prefix):
+            continue
         try:
-            os.kill(int(d.name.split("-")[0]), 0)
+            os.kill(int(d.name[len(prefix):].split("-")[0]), 0)
         except (ValueError, ProcessLookupError):
             shutil.rmtree(d, ignore_errors=True)
         except PermissionError:

@@ -209,38 +209,35 @@ def plot_embedding(points, labels, ax=None, title="last layer, 2-D embedding"):
     return fig
 
 
-def plot_receptive_fields(weights, patch_size, *, pre_index, post_index, n_show=32, axes=None, title=None):
-    """Layer-1 receptive fields of the spiking learner: ON minus OFF basal weights as image patches.
+def plot_receptive_fields(fields, *, n_show=32, axes=None, title=None, cols=8):
+    """Receptive fields as images (ON minus OFF weights; red: ON), one panel per neuron, with a
+    colour bar.
 
     Parameters
     ----------
-    weights : ndarray (n_synapses,)
-        Basal weights of layer 1 (input channel -> neuron), in [0, 1].
-    patch_size : int
-        Side of the patch; the input channels are the p p ON channels, then the p p OFF channels.
-    pre_index, post_index : int arrays (n_synapses,)
+    fields : ndarray (n_neurons, height, width)
+        E.g. :func:`cortex_sim.learning.spiking.receptive_fields`.
     n_show : int
-        Neurons shown (the first ones), in a grid of 8 columns.
+        Neurons shown (the first ones), ``cols`` per row; the title says how many of how many.
     """
-    w = np.asarray(weights, float)
-    n_post = int(np.max(post_index)) + 1
-    n_ch = 2 * patch_size * patch_size
-    mat = np.zeros((n_ch, n_post))
-    mat[np.asarray(pre_index), np.asarray(post_index)] = w
-    rf = (mat[: n_ch // 2] - mat[n_ch // 2:]).T.reshape(n_post, patch_size, patch_size)
+    rf = np.asarray(fields, float)
+    n_post = len(rf)
     n = min(n_show, n_post)
-    cols = 8
     rows = -(-n // cols)
-    fig, axes = _fig_axes(axes, (rows, cols), (1.2 * cols, 1.2 * rows + 0.4))
+    fig, axes = _fig_axes(axes, (rows, cols), (1.2 * cols + 0.8, 1.2 * rows + 0.5))
     lim = max(np.abs(rf[:n]).max(), 1e-9)
+    im = None
     for k, ax in enumerate(np.ravel(axes)):
         ax.set_xticks([])
         ax.set_yticks([])
         if k < n:
-            ax.imshow(rf[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+            im = ax.imshow(rf[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
         else:
             ax.axis("off")
-    fig.suptitle(title or "layer-1 receptive fields (ON - OFF basal weights; red: ON)", fontsize=9)
+    if im is not None:
+        fig.colorbar(im, ax=np.ravel(axes).tolist(), shrink=0.8, label="ON - OFF weight")
+    fig.suptitle((title or "receptive fields (ON - OFF basal weights; red: ON)") + f" - {n} of {n_post} neurons",
+                 fontsize=9)
     return fig
 
 

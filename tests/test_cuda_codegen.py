@@ -69,7 +69,7 @@ def test_spiking_learner_cuda_project_generates(tmp_path):
             "from cortex_sim.learning.spiking import make_network, spiking_preset, _input_rates; "
             "ds = load_dataset('digits'); cfg = spiking_preset('digits', neurons=(8, 8)); "
             "net = make_network('spiking-clapp', cfg, _input_rates(ds, cfg), device='cuda', generate_only=True, "
-            "compute_capability=9.0); print(json.dumps({'project': str(net.project)}))")
+            "compute_capability=9.0); print(json.dumps({'project': str(net.project.project)}))")
     subprocess.run([str(ROOT / "dev"), "cuda", "--version"], capture_output=True, env=env, timeout=1500)
     proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
                           env=env, timeout=600, cwd=tmp_path)

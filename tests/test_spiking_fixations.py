@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from cortex_sim.errors import ParameterError
-from cortex_sim.learning.fixations import (NEVER_S, chunk_rows, evaluation_chunks, on_off_rates, spike_table,
-                                           training_chunks)
+from cortex_sim.learning.fixations import (NEVER_S, chunk_rows, evaluation_chunks, glimpse_rates, on_off_rates,
+                                           spike_table, tour_chunks, training_chunks)
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -33,6 +33,39 @@ def test_training_chunks_move_down_a_column_and_flip_the_broadcast_after_a_sacca
         np.testing.assert_array_equal(c.rates[3 * s], rates[s, rows[0], cols[0]])
     last = chunks[-1]                                        # 2 images + 2 unused slots: silent, M = 0
     assert np.all(last.image[6:] == -1) and np.all(last.modulation[6:] == 0) and np.all(last.rates[6:] == 0)
+
+
+def test_glimpses_put_the_patches_of_a_block_side_by_side():
+    rates = np.random.default_rng(0).random((3, 4, 4, 5))           # 4 x 4 patches, 5 channels each
+    g = glimpse_rates(rates, (2, 2))
+    assert g.shape == (3, 2, 2, 20)
+    for a in range(2):
+        for b in range(2):
+            for dr in range(2):
+                for dc in range(2):
+                    k = dr * 2 + dc                                   # group of patch (dr, dc) of the block
+                    np.testing.assert_array_equal(g[:, a, b, 5 * k:5 * k + 5], rates[:, 2 * a + dr, 2 * b + dc])
+    with pytest.raises(ParameterError, match="glimpse"):
+        glimpse_rates(np.zeros((1, 3, 3, 2)), (2, 2))                 # 2 x 2 blocks cannot tile 3 x 3
+
+
+def test_tour_fixates_distinct_non_overlapping_positions_and_flips_the_broadcast():
+    rates = np.random.default_rng(0).random((20, 2, 2, 6))          # 4 glimpse positions per image
+    chunks = list(tour_chunks(rates, np.arange(20), slots=12, rng=np.random.default_rng(3), fixations=3))
+    assert len(chunks) == 5
+    firsts = []
+    for c in chunks:
+        np.testing.assert_array_equal(c.modulation, [-1, 1, 1] * 4)
+        for s in range(4):
+            pos = [tuple(p) for p in c.position[3 * s:3 * s + 3]]
+            assert len(set(pos)) == 3                                 # distinct positions: no pixel shared
+            img = c.image[3 * s]
+            for k, (r, col) in enumerate(pos):
+                np.testing.assert_array_equal(c.rates[3 * s + k], rates[img, r, col])
+            firsts.append(pos[0])
+    assert len(set(firsts)) == 4                                      # every position starts some tour
+    with pytest.raises(ParameterError, match="fixations"):
+        next(tour_chunks(rates, np.arange(4), slots=10, rng=np.random.default_rng(0), fixations=5))
 
 
 def test_evaluation_chunks_show_every_patch_once():

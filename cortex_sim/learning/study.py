@@ -39,7 +39,8 @@ ALL_RULES = RULES + SPIKING_RULES
 
 #: the lecture's Table 1 columns for the spiking learners
 SPIKING_TRAITS = {"spiking-clapp": ("yes", "yes", "no"), "spiking-clopath": ("yes", "yes", "no"),
-                  "spiking-random": ("yes", "-", "-"), "stdp-wta": ("yes", "yes", "no")}
+                  "spiking-random": ("yes", "-", "-"), "stdp-wta": ("yes", "yes", "no"),
+                  "spiking-clapp-legacy": ("yes", "yes", "no")}
 
 
 def rule_traits(name):
@@ -77,10 +78,14 @@ class StudyResult:
 
     comparisons: list = field(default_factory=list)
     references: dict = field(default_factory=dict)
+    comparisons_all: dict = field(default_factory=dict)
 
     def to_dict(self):
-        return {"results": self.results, "comparisons": self.comparisons, "references": self.references,
-                "dataset": self.dataset, "config": self.config, "per_seed": self.per_seed}
+        out = {"results": self.results, "comparisons": self.comparisons, "references": self.references,
+               "dataset": self.dataset, "config": self.config, "per_seed": self.per_seed}
+        if self.comparisons_all:
+            out["comparisons_all"] = self.comparisons_all
+        return out
 
 
 def _aggregate(rows_by_seed):
@@ -234,10 +239,11 @@ def best_layer_accuracy(readouts, pooling="patch-average"):
     return max(r["accuracy"] for r in rows[1:]) if len(rows) > 1 else rows[0]["accuracy"]
 
 
-def paired_comparisons(per_seed, pooling="patch-average", confidence=0.95):
+def paired_comparisons(per_seed, pooling="patch-average", confidence=0.95, key="readouts"):
     """For every pair of rules: the paired difference of the best-layer accuracy over the seeds
     both ran, its mean and a ``confidence`` interval (Student's t with n - 1 degrees of freedom;
-    None below 2 seeds). Units: accuracy fractions, as in the results.
+    None below 2 seeds). Units: accuracy fractions, as in the results. ``key`` names the readouts
+    of a per-seed row to compare (spiking studies: ``readouts_r1`` for one presentation).
 
     Returns a list of ``{"a", "b", "n", "diff_mean", "diff_sd", "ci95": [lo, hi] or None,
     "excludes_zero"}`` (the CI key is named for the default 95 %).
@@ -246,7 +252,7 @@ def paired_comparisons(per_seed, pooling="patch-average", confidence=0.95):
 
     best = {}
     for c in per_seed:
-        best.setdefault(c["rule"], {})[int(c["seed"])] = best_layer_accuracy(c["readouts"], pooling)
+        best.setdefault(c["rule"], {})[int(c["seed"])] = best_layer_accuracy(c[key], pooling)
     names = list(best)
     out = []
     for i, a in enumerate(names):
@@ -304,8 +310,30 @@ def summarise(per_seed, dataset):
                  "train_s": float(np.mean([c["train_s"] for c in runs])), "seeds": len(runs),
                  "seed_list": sorted(int(c["seed"]) for c in runs),
                  "epochs": runs[0]["config"]["epochs"]}
+        if all("readouts_r1" in c for c in runs):   # spiking: R presentations, and one
+            entry["eval_repeats"] = int(runs[0]["eval_repeats"])
+            entry["layers_r1"] = _aggregate([c["readouts_r1"]["patch-average"] for c in runs])
+            entry["layers_grid2x2_r1"] = _aggregate([c["readouts_r1"]["grid2x2"] for c in runs])
+            entry["mechanism"] = _mean_records([c["mechanism"] for c in runs])
+            entry["reliability"] = _mean_records([c["reliability"] for c in runs])
         results.append(entry)
-    return StudyResult(results, per_seed, dataset, per_seed[0]["config"], paired_comparisons(per_seed))
+    res = StudyResult(results, per_seed, dataset, per_seed[0]["config"], paired_comparisons(per_seed))
+    if all("readouts_r1" in c for c in per_seed):
+        res.comparisons_all = {f"{pooling}@{r}": paired_comparisons(per_seed, pooling, key=key)
+                               for r, key in (("R", "readouts"), ("1", "readouts_r1")) for pooling in POOLINGS}
+    return res
+
+
+def _mean_records(records_by_seed):
+    """Per layer, the mean over seeds of every numeric entry (None where no seed has one)."""
+    out = []
+    for layer in zip(*records_by_seed):
+        rec = {}
+        for k in layer[0]:
+            vals = [r.get(k) for r in layer if isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)]
+            rec[k] = float(np.mean(vals)) if vals else None
+        out.append(rec)
+    return out
 
 
 def collect_study(folders, dataset):
@@ -332,7 +360,15 @@ def markdown_table(result):
     """The lecture's Table 1 layout, one table per pooling: mean +- std accuracy (%) per layer
     (the mean alone for a single seed)."""
     lines = []
-    for key, title in (("layers", "patch-average (paper protocol)"), ("layers_grid2x2", "2x2-grid pooling")):
+    keys = [("layers", "patch-average (paper protocol)"), ("layers_grid2x2", "2x2-grid pooling")]
+    R = result.results[0].get("eval_repeats")
+    if R is not None:
+        keys = [("layers", f"patch-average, R = {R} presentations summed"),
+                ("layers_grid2x2", f"2x2-grid pooling, R = {R}"),
+                ("layers_r1", "patch-average, one presentation (R = 1)"), ("layers_grid2x2_r1", "2x2-grid pooling, R = 1")]
+    for key, title in keys:
+        if not all(key in r for r in result.results):
+            continue
         n_layers = len(result.results[0][key])
         head = ["Method", "Plausible architecture", "Local update", "Top-down feedback"]
         head += ["pixels"] + [f"layer {i}" for i in range(1, n_layers)] + ["best", "seeds", "epochs", "train s"]
@@ -354,10 +390,15 @@ def markdown_table(result):
                   f"- random ReLU-{r['width']} features of the pixels: {r['accuracy_mean'] * 100:.1f}"
                   + (f" +- {r['accuracy_std'] * 100:.1f}" if len(r["seeds"]) > 1 else "") + f" ({len(r['seeds'])} seeds)",
                   f"- 1-NN on raw pixels: {refs['nn1_pixels']['accuracy'] * 100:.1f}", ""]
-    comps = [c for c in getattr(result, "comparisons", []) or [] if c["ci95"] is not None]
-    if comps:
-        lines += ["### Paired differences of the best-layer accuracy (percentage points, 95 % CI over the same seeds)",
-                  "", "| a - b | n | difference | 95 % CI | ordering |", "|---|---|---|---|---|"]
+    lines += _mechanism_table(result)
+    groups = getattr(result, "comparisons_all", None) or {"": getattr(result, "comparisons", []) or []}
+    for label, comps in groups.items():
+        comps = [c for c in comps if c["ci95"] is not None]
+        if not comps:
+            continue
+        what = f" ({label.replace('@R', f', R = {R}').replace('@1', ', R = 1')})" if label else ""
+        lines += [f"### Paired differences of the best-layer accuracy{what} (percentage points, 95 % CI over the "
+                  "same seeds)", "", "| a - b | n | difference | 95 % CI | ordering |", "|---|---|---|---|---|"]
         for c in comps:
             lo, hi = c["ci95"]
             verdict = (f"{c['a']} > {c['b']}" if lo > 0 else f"{c['b']} > {c['a']}" if hi < 0 else "not resolved")
@@ -367,57 +408,95 @@ def markdown_table(result):
     return "\n".join(lines)
 
 
+MECHANISM_COLUMNS = (("score_auc", "score AUC"), ("similarity_auc", "no-context AUC"),
+                     ("burst_frac_same", "bursts same"), ("burst_frac_saccade", "bursts saccade"),
+                     ("apical_at_clip", "apical at clip"), ("w_pred_at_bound", "W_pred at bound"),
+                     ("rf_abs_corr", "field mean abs corr"), ("rf_flat", "flat fields"))
+
+
+def _mechanism_table(result):
+    """The spiking learners' mechanism numbers (mean over seeds), one row per rule and layer."""
+    rows = [r for r in result.results if r.get("mechanism")]
+    if not rows:
+        return []
+    head = ["rule", "layer"] + [t for _, t in MECHANISM_COLUMNS] + ["Fano", "SNR"]
+    lines = ["### Mechanism on held-out images (frozen weights, context on; mean over seeds)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        for m, rel in zip(r["mechanism"], r.get("reliability") or [{}] * len(r["mechanism"])):
+            cells = [r["rule"], str(m["layer"] if m.get("layer") is None else int(m["layer"]))]
+            cells += ["-" if m.get(k) is None else f"{m[k]:.3f}" for k, _ in MECHANISM_COLUMNS]
+            cells += ["-" if rel.get(k) is None else f"{rel[k]:.2f}" for k in ("fano", "snr_median")]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, progress=True,
-                      max_train_images=None, ablations=("none",), overrides=None, device="cpp"):
+                      max_train_images=None, ablations=("none",), overrides=None, device="cpp", eval_repeats=None):
     """Train and read out spiking learners (:mod:`cortex_sim.learning.spiking`) over seeds.
 
-    One compiled project per network kind serves every rule, ablation and seed of the study (the
-    compile count is in ``config["compiles"]``). Per seed: train (checkpoint after every chunk),
-    freeze, count spikes per neuron for every patch of every image, pool per image and read out
-    every layer (layer 0 = raw pixels), as the rate path does.
+    One compiled project per network (kind, settings, plastic or frozen) serves every rule,
+    ablation and seed of the study (the compile flags are in ``config["compiles"]``). Per seed:
+    train (checkpoint after every chunk), measure the mechanism on the held-out images
+    (:func:`~cortex_sim.learning.spiking.mechanism`), then encode every image R times on the frozen
+    network (:func:`~cortex_sim.learning.spiking.encode_spiking`), pool per image and read out
+    every layer (layer 0 = raw pixels) at R presentations (``readouts``) and at one
+    (``readouts_r1``), as the rate path does.
     """
-    from .spiking import encode_spiking, make_network, spiking_preset, train_spiking
+    from .spiking import (encode_spiking, input_rates, make_network, mechanism, reliability, rule_config, rule_kind,
+                          spiking_preset, train_spiking)
 
-    config = spiking_preset(dataset, **{**(overrides or {}), **{k: v for k, v in (("epochs", epochs),
-                                        ("max_train_images", max_train_images)) if v is not None}})
+    config = spiking_preset(dataset, **{**(overrides or {}), **{k: v for k, v in (
+        ("epochs", epochs), ("max_train_images", max_train_images), ("eval_repeats", eval_repeats)) if v is not None}})
     ds = load_dataset(dataset)
-    config.grid(ds.shape)
     out = Path(out)
     pixels = ds.images.reshape(len(ds.images), -1)
-    cfg_json = json.loads(config.to_json())
     jobs = [(r, "none") for r in rules] + [("spiking-clapp", a) for a in ablations if a != "none"]
     nets, compiles, per_seed = {}, [], []
+
+    def network(rule, cfg, plastic):
+        key = (rule_kind(rule), plastic, cfg.to_json())
+        if key not in nets:
+            nets[key] = make_network(rule, cfg, input_rates(ds, cfg), plastic=plastic, device=device,
+                                     report=progress or None)
+            compiles.append(bool(nets[key].compiled))
+        return nets[key]
+
     for rule, ablation in jobs:
         name = rule if ablation == "none" else f"{rule}/{ablation}"
+        cfg = rule_config(rule, config)
+        cfg.grid(ds.shape)
+        cfg_json = json.loads(cfg.to_json())
         for seed in seed_list(seeds):
             tag = f"{name.replace('/', '-')}_{dataset}_seed{seed}"
             ro_path = out / "readouts" / f"{tag}.json"
             cached = json.loads(ro_path.read_text()) if resume and ro_path.exists() else None
             if cached is None or cached["config"] != cfg_json:
-                kind = "stdp" if rule == "stdp-wta" else "burst"
-                net = nets.get(kind)
-                if net is None:
-                    from .spiking import _input_rates
-
-                    net = nets[kind] = make_network(rule, config, _input_rates(ds, config), device=device)
-                    compiles.append(bool(net.compiled))
+                net = network(rule, cfg, True)
                 t0 = time.perf_counter()
-                trained, _ = train_spiking(rule, ds, config, seed, ablation=ablation, net=net, resume=resume,
+                trained, _ = train_spiking(rule, ds, cfg, seed, ablation=ablation, net=net, resume=resume,
                                            checkpoint=out / "checkpoints" / f"{tag}.npz", progress=progress)
                 t1 = time.perf_counter()
-                codes = encode_spiking(net, trained.state, ds, config, seed, progress=progress)
-                encode_s = time.perf_counter() - t1
-                readouts = _read_out(codes, pixels, ds, seed, tag, progress)
+                mech = mechanism(net, trained.state, ds, cfg, seed, history=trained.history)
+                t2 = time.perf_counter()
+                codes = encode_spiking(network(rule, cfg, False), trained.state, ds, cfg, seed, progress=progress)
+                encode_s = time.perf_counter() - t2
+                readouts = _read_out(codes.summed(), pixels, ds, seed, tag, progress)
+                readouts_1 = _read_out(codes.summed(1), pixels, ds, seed, tag + " R=1", progress) \
+                    if codes.repeats > 1 else readouts
                 cached = {"rule": name, "seed": seed, "config": cfg_json, "train_s": trained.train_s,
-                          "train_wall_s": t1 - t0, "encode_s": encode_s, "history": trained.history,
-                          "readouts": readouts,
-                          "mean_rate_hz": [float(c.sum(axis=-1).mean() / (config.t_fix_ms * 1e-3 * c.shape[-1]))
-                                           for c in codes]}
+                          "train_wall_s": t1 - t0, "mechanism_s": t2 - t1, "encode_s": encode_s,
+                          "eval_repeats": codes.repeats, "history": trained.history, "readouts": readouts,
+                          "readouts_r1": readouts_1, "reliability": reliability(codes), "mechanism": mech,
+                          "mean_rate_hz": [float(c.mean() / (cfg.t_fix_ms * 1e-3)) for c in codes.summed(1)]}
                 _write_json(ro_path, cached)
                 _write_state(out / "weights" / f"{tag}.npz", trained.state)
             per_seed.append(cached)
+    for net in nets.values():
+        net.close()
     result = summarise(per_seed, dataset)
-    result.config = {**cfg_json, "compiles": compiles}
+    result.config = {**json.loads(config.to_json()), "compiles": compiles}
     write_study(result, out)
     return result
 
@@ -427,23 +506,20 @@ def _write_state(path, state):
         np.savez(f, **state)
 
 
-def receptive_field_figure(out, dataset, rule="spiking-clapp", seed=0, n_show=32):
-    """Layer-1 receptive fields of a finished spiking study's ``rule`` (seed ``seed``) as a figure."""
+def receptive_field_figure(out, dataset, rule="spiking-clapp", seed=0, n_show=32, layer=1):
+    """Receptive fields of layer ``layer`` of a finished spiking study's ``rule`` (seed ``seed``) as a
+    figure (:func:`cortex_sim.learning.spiking.receptive_fields`)."""
     from ..plotting import plot_receptive_fields
-    from .spiking import basal_index
+    from .spiking import SpikingConfig, receptive_fields
 
     tag = f"{rule.replace('/', '-')}_{dataset}_seed{seed}"
     path = Path(out) / "weights" / f"{tag}.npz"
     ro = Path(out) / "readouts" / f"{tag}.json"
     if not path.exists() or not ro.exists():
         raise ParameterError(f"out: no weights of {rule!r} seed {seed} in {str(out)!r}; allowed: a finished spiking study")
-    from .spiking import SpikingConfig
-
-    cfg = json.loads(ro.read_text())["config"]
-    config = SpikingConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
-    n_pre = 2 * config.patch_size ** 2
-    i, j = basal_index(config, 1, n_pre, config.neurons[0])
+    config = SpikingConfig.from_dict(json.loads(ro.read_text())["config"])
     with np.load(path) as z:
-        w = z["w1"]
-    return plot_receptive_fields(w, config.patch_size, pre_index=i, post_index=j, n_show=n_show,
-                                 title=f"{rule}, {dataset}, seed {seed}: layer-1 receptive fields (ON - OFF weights)")
+        state = {k: z[k] for k in z.files}
+    what = "ON - OFF weights" if layer == 1 else "layer-1 fields weighted by the basal weights, over a glimpse"
+    return plot_receptive_fields(receptive_fields(config, state, layer), n_show=n_show,
+                                 title=f"{rule}, {dataset}, seed {seed}: layer-{layer} receptive fields ({what})")

@@ -26,6 +26,13 @@ Cost per step: one accumulator update per postsynaptic neuron and one trace deca
 neuron; per arrival: one update per outgoing synapse. The cost no longer depends on how long the
 neurons spend above theta_plus.
 
+Eligibility (``eligibility=True``): every update above goes to a per-synapse eligibility ``e_syn``
+instead of ``w`` (no bounds), and the PSP keeps using ``w``; the owner of the projection applies
+``w = clip(w + factor e_syn, w_min, w_max)`` and clears ``e_syn`` when a third factor known only
+later arrives (the spiking learner's broadcast and hinge gate at the end of a fixation). With
+``rebase_steps`` equal to the fixation's steps the re-base folds the pending LTP into ``e_syn`` at
+every fixation boundary, so nothing of a fixation is left out of its update.
+
 Bound semantics: w is clipped to [w_min, w_max] at each arrival (after the pending LTP and after
 the LTD) and at each re-base, not at every step. Without bounds being reached it equals the per-step rule exactly; the
 LTP since the last arrival is pending until the next one (:meth:`AccumulatorSynapses.weights`
@@ -83,11 +90,19 @@ class AccumulatorSynapses(ClopathSynapses):
 def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage: str,
                          input_gate: str = "1", psp_scale=None, connect="all", w0=0.5,
                          delay=0 * ms, broadcast: Broadcast | None = None,
-                         gate: Broadcast | None = None, rebase_tau: float = 5.0) -> AccumulatorSynapses:
+                         gate: Broadcast | None = None, rebase_tau: float = 5.0, rebase_steps: int | None = None,
+                         eligibility: bool = False) -> AccumulatorSynapses:
     """Connect ``pre`` to ``post`` with Clopath synapses in the accumulator form.
 
     ``post`` must be built with ``build_neuron_group(..., plasticity=params, accumulator=True)``.
-    Arguments as :func:`cortex_sim.plasticity.clopath.clopath_synapses`.
+    Arguments as :func:`cortex_sim.plasticity.clopath.clopath_synapses`, and:
+
+    rebase_tau : float
+        Re-base period in units of tau_x (0.5 to 20).
+    rebase_steps : int or None
+        The re-base period in time steps (overrides ``rebase_tau``; at most 20 tau_x).
+    eligibility : bool
+        Updates go to ``e_syn`` instead of ``w`` (see the module docstring).
     """
     if "P_ltp" not in post.variables:
         raise ParameterError(
@@ -99,6 +114,10 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     broadcast = broadcast or Broadcast.constant(1.0)
     gate = gate or Broadcast.constant(1.0)
     K = max(1, int(round(rebase_tau * float(params.tau_x) / float(dt))))
+    if rebase_steps is not None:
+        from ..errors import check_int
+
+        K = check_int("rebase_steps", rebase_steps, low=1, high=int(20 * float(params.tau_x) / float(dt)))
     ns = params.namespace()
     ns.update({f"{name}_M": broadcast.timed_array(), f"{name}_G": gate.timed_array(),
                "x_step": trace_step_factor(params, dt) * second, "K_rebase": K, "dt_step": dt})
@@ -107,25 +126,28 @@ def accumulator_synapses(pre, post, params: ClopathParams, *, name: str, dt, vol
     rebase_clock = stable_clock(K * dt, f"{name}_rebase_clock")
     _post_accumulator(post, params, broadcast, gate, K, dt, voltage, ns, mod, t_ref, name, rebase_clock)
     v = f"{voltage}_post"
+
+    def add(amount):   # one update: into w (bounded), or into the eligibility
+        return f"e_syn += {amount}" if eligibility else f"w = clip(w + {amount}, w_min, w_max)"
+
     # pending LTP since the last arrival, then remember where the accumulator stands
-    lump = (f"w = clip(w + xbar_pre*exp((t - {t_ref})/tau_x)*(P_ltp_post - G_syn), w_min, w_max)\n"
-            "G_syn = P_ltp_post\n")
-    on_pre = {"ltd": lump + (
-        f"w = clip(w - {mod}*A_LTD_eff_post*int(ubar_minus_eps_post > theta_minus)"
-        f"*(ubar_minus_eps_post - theta_minus), w_min, w_max)")}
+    lump = add(f"xbar_pre*exp((t - {t_ref})/tau_x)*(P_ltp_post - G_syn)") + "\nG_syn = P_ltp_post\n"
+    on_pre = {"ltd": lump + add(f"-{mod}*A_LTD_eff_post*int(ubar_minus_eps_post > theta_minus)"
+                                "*(ubar_minus_eps_post - theta_minus)")}
     if psp_scale is not None:
         # the PSP must see the weight including the LTP of all earlier steps (as the per-step rule)
         ns["psp_scale"] = psp_scale
         on_pre["pre"] = lump + f"{v} += psp_scale*w*{input_gate.replace('clamped', 'clamped_post')}"
-    S = Synapses(pre, post, "w : 1  # plastic weight\nG_syn : second  # P_ltp of the target at the last arrival",
-                 on_pre=on_pre, namespace=ns, name=name, clock=shared_clock(dt),
+    model = "w : 1  # plastic weight\nG_syn : second  # P_ltp of the target at the last arrival"
+    if eligibility:
+        model += "\ne_syn : 1  # Clopath change pending a later third factor (eligibility)"
+    S = Synapses(pre, post, model, on_pre=on_pre, namespace=ns, name=name, clock=shared_clock(dt),
                  delay={k: delay for k in on_pre})
     connect_and_schedule(S, connect, w0)
     # re-base at the start of step mK: fold the LTP pending at the end of step mK - 1 (old frame,
     # t - T = (K - 1) dt; x_bar has not changed since that step's LTD) into w, restart G at 0;
     # then (order 1) the accumulators restart at 0. Nothing but w crosses the frame boundary.
-    S.run_regularly("w = clip(w + xbar_pre*exp((K_rebase - 1)*dt_step/tau_x)*(P_ltp_post - G_syn), w_min, w_max)\n"
-                    "G_syn = 0*second",
+    S.run_regularly(add("xbar_pre*exp((K_rebase - 1)*dt_step/tau_x)*(P_ltp_post - G_syn)") + "\nG_syn = 0*second",
                     clock=rebase_clock, when="start", order=0, name=f"{name}_rebase_syn")
     objects = [S, presynaptic_trace_updater(pre, params, name=f"{name}_xtrace", dt=dt, delay=delay)]
     return AccumulatorSynapses(S, objects, params, "accumulator", pre=pre, post=post, dt=dt,

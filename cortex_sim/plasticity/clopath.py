@@ -52,7 +52,7 @@ FORMULATIONS = ("naive", "event", "accumulator")
 def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage: str,
                      input_gate: str = "1", psp_scale=None, connect="all", w0=0.5,
                      delay=0 * ms, broadcast: Broadcast | None = None, gate: Broadcast | None = None,
-                     formulation: str = "event") -> ClopathSynapses:
+                     formulation: str = "event", **accumulator_options) -> ClopathSynapses:
     """Connect ``pre`` to ``post`` with Clopath synapses.
 
     Parameters
@@ -77,6 +77,9 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
         reference; same discretisation). 'accumulator': the fast form
         (:func:`cortex_sim.plasticity.accumulator.accumulator_synapses`; ``post`` built with
         ``accumulator=True``).
+    accumulator_options
+        Options of the accumulator form only (``rebase_steps``, ``eligibility``; see
+        :func:`cortex_sim.plasticity.accumulator.accumulator_synapses`).
 
     The presynaptic trace of ``pre`` is shared by every plastic projection from ``pre``
     (:func:`cortex_sim.plasticity.traces.presynaptic_trace_updater`).
@@ -85,7 +88,10 @@ def clopath_synapses(pre, post, params: ClopathParams, *, name: str, dt, voltage
     if formulation == "accumulator":
         return accumulator_synapses(pre, post, params, name=name, dt=dt, voltage=voltage, input_gate=input_gate,
                                     psp_scale=psp_scale, connect=connect, w0=w0, delay=delay,
-                                    broadcast=broadcast, gate=gate)
+                                    broadcast=broadcast, gate=gate, **accumulator_options)
+    if accumulator_options:
+        raise ParameterError(f"accumulator_options: got {sorted(accumulator_options)} for formulation {formulation!r}; "
+                             "allowed: only with formulation='accumulator'")
     check_quantity("delay", delay, ms, nonnegative=True)
     for var in ("ubar_minus_eps", "ubar_plus_eps", "A_LTD_eff"):
         if var not in post.variables:
