@@ -139,7 +139,8 @@ def build_parser():
     _yes(win)
     _formulation(win)
     win.add_argument("--delta-ts", default=",".join(str(d) for d in range(-15, 16)),
-                     help="delta t = t_post - t_pre (ms), comma-separated")
+                     help="delta t = t_post - t_pre (ms), comma-separated or start:stop:step, "
+                          "e.g. --delta-ts -15:15:5 or --delta-ts -10,-5,5,10")
     win.add_argument("--rate", type=float, default=20.0, help="pairing rate (Hz)")
     win.add_argument("--groups", type=int, default=15, help="groups of 5 pairings")
     figs = _add(sub, "figures", "regenerate the README's figures: simulations rerun (a few minutes), "
@@ -159,7 +160,8 @@ def build_parser():
               "one record per point in a resumable store, gathered into an xarray dataset")
     sw.add_argument("job", choices=SWEEP_JOBS, help="the job to sweep")
     sw.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
-                    help="a swept parameter; repeat for a grid. pairing: apical_delay [ms], apical_amp [nA]; "
+                    help="a swept parameter, values comma-separated or start:stop:step (e.g. "
+                         "--param apical_delay=-10:10:5); repeat for a grid. pairing: apical_delay [ms], apical_amp [nA]; "
                          "frequency: rate_hz, delta_t_ms; window: delta_t_ms; bench: neurons, inputs, rate_hz, "
                          "duration_s; learn: rule, seed")
     sw.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -420,7 +422,7 @@ def _key_values(option, items, parse_value=True):
 def _cmd_sweep(args):
     from .sweeps import parse_cluster_options, run_sweep
 
-    grid = {name: [v.strip() for v in values.split(",") if v.strip()]
+    grid = {name: _list_items(f"--param {name}", values, numeric=False)
             for name, values in _key_values("--param", args.param, parse_value=False).items()}
     if not grid:
         raise CortexSimError("--param: got none; allowed: one or more NAME=V1,V2,... (see cortex-sim sweep --help)")
@@ -562,11 +564,85 @@ def _cmd_clamp(args):
 
 
 def _floats(name, text, cast=float):
+    """A comma-separated list of numbers as people type it: negative values, and ``start:stop:step``
+    ranges (stop included when on the grid), e.g. ``-15:15:5`` or ``-20,-10,0:20:5``."""
+    return tuple(cast(v) for v in _list_items(name, text, cast))
+
+
+def _list_items(name, text, cast=float, numeric=True):
+    """The items of a comma-separated list with ranges expanded; ``numeric=False`` keeps items that
+    are not numbers or ranges as strings (sweep grids of names)."""
     kind = "integers" if cast is int else "numbers"
+    allowed = f"allowed: comma-separated {kind} or start:stop:step ranges, e.g. -10,-5,0,5 or -15:15:5"
+    items = [x.strip() for x in str(text).split(",")]
+    if not any(items) or not all(items):
+        raise CortexSimError(f"{name}: got {text!r} (an empty entry); {allowed}")
+    out = []
+    for item in items:
+        if ":" in item:
+            if not numeric:   # a grid of strings: an integer range stays integers
+                ints = all(p.strip().lstrip("+-").isdigit() for p in item.split(":"))
+                out += [str(v) for v in _range(name, item, int if ints else float, allowed)]
+            else:
+                out += _range(name, item, cast, allowed)
+            continue
+        try:
+            out.append(cast(item))
+        except ValueError:
+            if numeric:
+                raise CortexSimError(f"{name}: got {item!r} in {text!r}; {allowed}") from None
+            out.append(item)
+        else:
+            if not numeric:
+                out[-1] = item   # as typed: '10' stays '10' (the sweep types and keys its values)
+    return out
+
+
+def _range(name, item, cast, allowed):
+    parts = item.split(":")
     try:
-        return tuple(cast(x) for x in text.split(",") if x.strip())
-    except ValueError as exc:
-        raise CortexSimError(f"{name}: got {text!r}; allowed: comma-separated {kind}") from exc
+        if len(parts) != 3:
+            raise ValueError
+        start, stop, step = (cast(p) for p in parts)
+    except ValueError:
+        raise CortexSimError(f"{name}: got {item!r}; {allowed}") from None
+    if step == 0 or (stop - start) * step < 0:
+        raise CortexSimError(f"{name}: got the range {item!r}; allowed: a step that is not 0 and goes from start "
+                             "towards stop")
+    n = int((stop - start) / step + 1e-9) + 1
+    if n > 100000:
+        raise CortexSimError(f"{name}: got the range {item!r} ({n} values); allowed: at most 100000 values")
+    return [cast(round(start + k * step, 12)) for k in range(n)]
+
+
+def _value_options(parser):
+    """Option strings (of the parser and every subcommand) that take a value."""
+    opts = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                opts |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            opts |= set(action.option_strings)
+    return opts
+
+
+def _attach_negative_values(argv, value_options):
+    """``--delta-ts -5,5`` -> ``--delta-ts=-5,5``: argparse reads a value that starts with '-' and is not
+    a single number as an option; attached with '=' it is the option's value."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            return out + list(argv[i:])
+        if tok in value_options and i + 1 < len(argv) and len(argv[i + 1]) > 1 and argv[i + 1][0] == "-" \
+                and (argv[i + 1][1].isdigit() or argv[i + 1][1] == "."):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def _cmd_pairing(args):
@@ -713,8 +789,10 @@ def _interrupt(signum, frame):  # Ctrl-C and SIGTERM: stop at once (Brian2's own
 
 
 def main(argv=None):
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(_attach_negative_values(argv, _value_options(parser)))
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
         return exc.code
 

@@ -18,6 +18,7 @@ __all__ = [
     "SimulationDivergedError",
     "BuildFailedError",
     "JobFailedError",
+    "TrainingDiverged",
     "RunInterrupted",
     "check_choice",
     "check_quantity",
@@ -56,6 +57,11 @@ class BuildFailedError(CortexSimError, RuntimeError):
 class JobFailedError(CortexSimError, RuntimeError):
     """A job that was given valid input failed (a notebook cell raised or timed out); the CLI prints
     one line and exits with status 1."""
+
+
+class TrainingDiverged(JobFailedError, FloatingPointError):
+    """A training run whose weights became non-finite (the CLI: one line, exit 1; still a
+    FloatingPointError for code that catches that)."""
 
 
 class RunInterrupted(KeyboardInterrupt):

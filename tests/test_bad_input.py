@@ -124,3 +124,44 @@ def test_divergence_is_reported_with_variable_and_time():
     mon = StateMonitor(G, "u", record=True, name="dv_mon")
     with pytest.raises(SimulationDivergedError, match=r"dv\.u: got NaN or inf first at t = 0\.1 ms"):
         run_network(Network(G, mon), 5 * ms, device="runtime")
+
+
+# Number lists as people type them (issue 20): negative values with or without '=', start:stop:step
+# ranges, and one line naming the option for every bad form.
+
+def test_number_lists_take_negative_values_and_ranges():
+    from cortex_sim.cli import _attach_negative_values, _floats, _value_options, build_parser
+
+    parser = build_parser()
+    opts = _value_options(parser)
+    for argv in (["plasticity", "window", "--delta-ts", "-5,5"], ["plasticity", "window", "--delta-ts=-5,5"]):
+        assert _floats("--delta-ts", parser.parse_args(_attach_negative_values(argv, opts)).delta_ts) == (-5.0, 5.0)
+    args = parser.parse_args(_attach_negative_values(["pairing", "--window", "-20,-10", "--apical-delay", "-5"], opts))
+    assert (args.window, args.apical_delay) == ("-20,-10", -5.0)
+    assert _floats("--delta-ts", "-15:15:5") == (-15.0, -10.0, -5.0, 0.0, 5.0, 10.0, 15.0)
+    assert _floats("--delta-ts", "-20,0:1:0.25") == (-20.0, 0.0, 0.25, 0.5, 0.75, 1.0)
+    assert _floats("--delta-ts", "0:1:0.1")[3] == 0.3                     # the grid, not 0.30000000000000004
+    assert _floats("--counts", "1:16:5", int) == (1, 6, 11, 16)
+    assert _attach_negative_values(["sweep", "pairing", "--", "--param", "-1"], opts)[-1] == "-1"
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["plasticity", "window", "--delta-ts", "-5,,5"], "--delta-ts: got '-5,,5' (an empty entry)"),
+    (["plasticity", "window", "--delta-ts", "1:2:0"], "--delta-ts: got the range '1:2:0'"),
+    (["plasticity", "window", "--delta-ts", "a,b"], "--delta-ts: got 'a'"),
+    (["plasticity", "window", "--delta-ts", "-5,5", "--groups", "0"], "--groups"),   # the list itself was fine
+    (["sweep", "pairing", "--param", "apical_delay=-5,,5"], "--param apical_delay"),
+    (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
+])
+def test_bad_number_lists_are_one_line_naming_the_option(argv, word, capsys):
+    assert main([*argv, "--json"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and word in err[0], err
+
+
+def test_sweep_grid_ranges_expand_and_keep_typed_values():
+    from cortex_sim.cli import _list_items
+
+    assert _list_items("--param apical_delay", "-10:10:10,40", numeric=False) == ["-10", "0", "10", "40"]
+    assert _list_items("--param apical_amp", "0.6:1.0:0.2", numeric=False) == ["0.6", "0.8", "1.0"]
+    assert _list_items("--param rule", "clapp,dfa", numeric=False) == ["clapp", "dfa"]

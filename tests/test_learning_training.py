@@ -105,3 +105,18 @@ def test_stl10_paper_preset_is_vgg6_on_16px_patches():
     assert per_patch == 2 * 9 * (256 * 128 + 256 * 128 * 256 + 64 * 256 * 256 + 64 * 256 * 512
                                  + 16 * 512 * 1024 + 4 * 1024 * 1024)
     assert fl == 2 * per_patch * 49
+
+
+def test_diverging_training_is_one_job_failure_naming_lr(capsys):
+    """lr = 1e30 makes every weight non-finite in the first batches: the epoch ends in one error that
+    the CLI prints as one line with exit 1 (JobFailedError), still a FloatingPointError, and no
+    overflow warnings on the way (issue 20)."""
+    from cortex_sim.errors import JobFailedError, TrainingDiverged
+
+    ds = load_dataset("digits")
+    cfg = LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(8, 16), pool_after=(),
+                      steps_ahead=(1,), epochs=1, batch_size=32, max_train_images=64, lr=1e30)
+    with pytest.raises(TrainingDiverged, match=r"diverged in epoch 1.*smaller lr \(got 1e\+30\)") as exc:
+        train_encoder("clapp", ds.training_images(), cfg, seed=0, progress=False)
+    assert isinstance(exc.value, JobFailedError) and isinstance(exc.value, FloatingPointError)
+    assert "Warning" not in capsys.readouterr().err

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path
-from ..errors import ParameterError, check_choice, check_int, check_number
+from ..errors import ParameterError, TrainingDiverged, check_choice, check_int, check_number
 from .backend import array_module, to_device, to_host
 from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, saccade_pairs
 from .encoder import F32, Architecture, init_weights
@@ -355,8 +355,9 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
             patches = patch_grid(config.prepare(batch), config.patch_size, config.patch_stride)
             x = xp.asarray(patches.reshape(-1, config.patch_size, config.patch_size, 1))
             pairs = to_device(make_pairs(rule, config, len(idx), rows, cols, rng), xp)
-            grads, stats = rule_gradients(rule, x, weights, learned, fixed, arch, pairs,
-                                          config.pc_steps, config.pc_rate, config.pc_beta)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence: one error after the epoch
+                grads, stats = rule_gradients(rule, x, weights, learned, fixed, arch, pairs,
+                                              config.pc_steps, config.pc_rate, config.pc_beta)
             flat = {}
             for key, g in grads.items():
                 if isinstance(key, tuple):
@@ -366,10 +367,13 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
             adam.step(params, flat)
             losses.append(stats["loss"])
             gates.append(stats["gate"])
-            bar.set_postfix(loss=f"{np.nanmean(stats['loss']):.3f}")
+            finite = np.asarray(stats["loss"], dtype=float)
+            finite = finite[np.isfinite(finite)]
+            bar.set_postfix(loss=f"{finite.mean():.3f}" if finite.size else "nan")
         bad = [k for k, v in params.items() if not bool(xp.all(xp.isfinite(v)))]
         if bad:
-            raise FloatingPointError(f"training diverged in epoch {epoch + 1}: non-finite {bad[0]} (lower lr)")
+            raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: non-finite {bad[0]}; allowed: "
+                                   f"a smaller lr (got {config.lr:g})")
         seconds = time.perf_counter() - t0
         header["history"].append({"epoch": epoch + 1, "seconds": seconds,
                                   "loss": _nanmean_cols(losses), "gate": _nanmean_cols(gates)})
