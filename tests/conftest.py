@@ -31,16 +31,37 @@ def fast_pairing_config():
     return PairingConfig(**cfg)
 
 
+def _once_per_run(tmp_path_factory, name, make):
+    """A session fixture's value computed once per test run: with pytest-xdist the first worker that
+    needs it computes it and the others load it (pickled, in the run's shared temporary folder),
+    instead of every worker simulating the same protocol again."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make()
+    import fcntl
+    import pickle
+
+    shared = tmp_path_factory.getbasetemp().parent          # one folder per run, shared by its workers
+    path = shared / f"{name}.pkl"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        value = make()
+        path.write_bytes(pickle.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
-def pairing_fast_event():
+def pairing_fast_event(tmp_path_factory):
     from cortex_sim.protocols.pairing import run_pairing
 
-    return run_pairing(fast_pairing_config(), device="cpp")
+    return _once_per_run(tmp_path_factory, "pairing_fast_event",
+                         lambda: run_pairing(fast_pairing_config(), device="cpp"))
 
 
 @pytest.fixture(scope="session")
-def frequency_full_event():
+def frequency_full_event(tmp_path_factory):
     """Sjöström's protocol as published (15 groups, 10 s apart), event form, dt = 0.1 ms."""
     from cortex_sim.protocols.frequency import run_frequency
 
-    return run_frequency()
+    return _once_per_run(tmp_path_factory, "frequency_full_event", run_frequency)

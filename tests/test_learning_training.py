@@ -120,3 +120,19 @@ def test_diverging_training_is_one_job_failure_naming_lr(capsys):
         train_encoder("clapp", ds.training_images(), cfg, seed=0, progress=False)
     assert isinstance(exc.value, JobFailedError) and isinstance(exc.value, FloatingPointError)
     assert "Warning" not in capsys.readouterr().err
+
+
+def test_layer_accuracies_of_a_subset_are_those_of_the_full_readout():
+    """Each layer's readout is fitted on its own: reading out the top layer alone (as the margin test
+    does) gives exactly its number in the full list; a layer that does not exist is refused."""
+    from cortex_sim.learning.study import layer_accuracies
+    from cortex_sim.learning.train import untrained_weights
+
+    ds = load_dataset("digits")
+    cfg = LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(8, 16), pool_after=(),
+                      steps_ahead=(1,), epochs=1)
+    w = untrained_weights(cfg, 0)
+    full = layer_accuracies(w, cfg, ds, 0)
+    assert layer_accuracies(w, cfg, ds, 0, layers=[2, 1]) == [full[1], full[0]]
+    with pytest.raises(ParameterError, match="layers: got 3"):
+        layer_accuracies(w, cfg, ds, 0, layers=[3])

@@ -210,14 +210,18 @@ def _read_out(codes, pixels, ds, seed, tag, progress):
             for pooling in POOLINGS}
 
 
-def layer_accuracies(weights, config, ds, seed, pooling="patch-average", backend="numpy"):
+def layer_accuracies(weights, config, ds, seed, pooling="patch-average", backend="numpy", layers=None):
     """Readout test accuracy of every encoder layer of ``weights`` (layer 1 first; no pixel row),
-    on ``ds``'s split with the studies' readout: a quick look at one trained (or untrained) encoder."""
+    on ``ds``'s split with the studies' readout: a quick look at one trained (or untrained) encoder.
+    ``layers``: the layer numbers (1 = first) to read out, in that order (default all; each layer's
+    readout is fitted on its own, so a subset gives the same numbers)."""
     check_choice("pooling", pooling, POOLINGS)
+    n = len(weights)
+    layers = list(range(1, n + 1)) if layers is None else [check_int("layers", k, low=1, high=n) for k in layers]
     patches = patch_grid(config.prepare(ds.images), config.patch_size, config.patch_stride)
     codes = encode_patches(patches, weights, config.architecture, xp=array_module(backend))
-    rows = evaluate_layers([readout_features(c, pooling) for c in codes], ds.labels, ds.train, ds.test, seed=seed,
-                           progress=False)
+    rows = evaluate_layers([readout_features(codes[k - 1], pooling) for k in layers], ds.labels, ds.train, ds.test,
+                           seed=seed, progress=False)
     return [r["accuracy"] for r in rows]
 
 
