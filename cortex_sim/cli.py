@@ -260,6 +260,11 @@ def _check_budget(args, neurons, simulated_s, what):
     """Refuse (exit 2) a run estimated above an hour of wall time unless --yes."""
     estimate = neurons * simulated_s * WALL_PER_NEURON_SECOND * (0.1 / args.dt)
     if estimate > SOFT_LIMIT_S and not args.yes:
+        if neurons * simulated_s * WALL_PER_NEURON_SECOND <= SOFT_LIMIT_S:   # the time step makes it long
+            raise CortexSimError(
+                f"--dt: got {args.dt:g} ms, which makes {simulated_s:.3g} s simulated for {neurons} neurons an "
+                f"estimated {estimate / 3600:.1f} h; allowed: up to {SOFT_LIMIT_S / 3600:.0f} h without --yes "
+                "(dt is in ms: 0.1 is the default)")
         raise CortexSimError(
             f"{what}: {simulated_s:.3g} s simulated for {neurons} neurons at dt {args.dt:g} ms, an estimated "
             f"{estimate / 3600:.1f} h; allowed: up to {SOFT_LIMIT_S / 3600:.0f} h without --yes")

@@ -152,6 +152,7 @@ def test_number_lists_take_negative_values_and_ranges():
     (["plasticity", "window", "--delta-ts", "-5,5", "--groups", "0"], "--groups"),   # the list itself was fine
     (["sweep", "pairing", "--param", "apical_delay=-5,,5"], "--param apical_delay"),
     (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
+    (["plasticity", "frequency", "--dt", "0.0001"], "--dt: got 0.0001 ms"),      # dt in s typed for ms (issue 24)
 ])
 def test_bad_number_lists_are_one_line_naming_the_option(argv, word, capsys):
     assert main([*argv, "--json"]) == 2
