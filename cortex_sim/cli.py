@@ -24,8 +24,12 @@ __all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        sys.stderr.write(f"cortex-sim: error: {message} (see 'cortex-sim --help')\n")
+    def error(self, message):  # one line, exit 2; a bare command prints its help (the commands it has)
+        if message.startswith("the following arguments are required: group") or \
+                message.startswith("the following arguments are required: command"):
+            sys.stderr.write(self.format_help())
+            sys.exit(2)
+        sys.stderr.write(f"cortex-sim: error: {message} (see '{self.prog} --help')\n")
         sys.exit(2)
 
 

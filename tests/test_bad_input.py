@@ -166,3 +166,21 @@ def test_sweep_grid_ranges_expand_and_keep_typed_values():
     assert _list_items("--param apical_delay", "-10:10:10,40", numeric=False) == ["-10", "0", "10", "40"]
     assert _list_items("--param apical_amp", "0.6:1.0:0.2", numeric=False) == ["0.6", "0.8", "1.0"]
     assert _list_items("--param rule", "clapp,dfa", numeric=False) == ["clapp", "dfa"]
+
+
+@pytest.mark.parametrize("argv,commands", [([], ["neuron", "pairing", "plasticity", "learn"]),
+                                           (["plasticity"], ["clamp", "frequency", "window"])])
+def test_a_bare_command_prints_the_commands_it_has(argv, commands, capsys):
+    """`cortex-sim` and `cortex-sim plasticity` alone show their help, not 'required: group' (issue 24)."""
+    with pytest.raises(SystemExit) as exc:
+        from cortex_sim.cli import build_parser
+
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("usage: cortex-sim") and "required" not in err
+    assert all(c in err for c in commands)
+
+
+def test_an_option_error_points_to_the_subcommand_help(capsys):
+    assert main(["plasticity", "window", "--rate", "x"]) == 2
+    assert "see 'cortex-sim plasticity window --help'" in capsys.readouterr().err
