@@ -24,13 +24,44 @@ __all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # no silent prefix matching (--delta-t is not --delta-ts)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, exit 2; a bare command prints its help (the commands it has)
         if message.startswith("the following arguments are required: group") or \
                 message.startswith("the following arguments are required: command"):
             sys.stderr.write(self.format_help())
             sys.exit(2)
+        if message.startswith("unrecognized arguments:"):
+            message += _did_you_mean(message.split(":", 1)[1].split(), _option_strings(self))
         sys.stderr.write(f"cortex-sim: error: {message} (see '{self.prog} --help')\n")
         sys.exit(2)
+
+
+def _option_strings(parser, values_only=False):
+    """Every option string of the parser and its subcommands (``values_only``: those that take a value)."""
+    opts = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                opts |= _option_strings(sub, values_only)
+        elif not values_only or action.nargs != 0:
+            opts |= set(action.option_strings)
+    return opts
+
+
+def _did_you_mean(tokens, options):
+    import difflib
+
+    hints = []
+    for tok in tokens:
+        name = tok.split("=", 1)[0]
+        if name.startswith("--"):
+            close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{name}: did you mean {close[0]}?")
+    return ("; " + "; ".join(hints)) if hints else ""
 
 
 def _ms(x):
@@ -624,18 +655,6 @@ def _range(name, item, cast, allowed):
     return [cast(round(start + k * step, 12)) for k in range(n)]
 
 
-def _value_options(parser):
-    """Option strings (of the parser and every subcommand) that take a value."""
-    opts = set()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                opts |= _value_options(sub)
-        elif action.option_strings and action.nargs != 0:
-            opts |= set(action.option_strings)
-    return opts
-
-
 def _attach_negative_values(argv, value_options):
     """``--delta-ts -5,5`` -> ``--delta-ts=-5,5``: argparse reads a value that starts with '-' and is not
     a single number as an option; attached with '=' it is the option's value."""
@@ -801,7 +820,7 @@ def main(argv=None):
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(_attach_negative_values(argv, _value_options(parser)))
+        args = parser.parse_args(_attach_negative_values(argv, _option_strings(parser, values_only=True)))
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
         return exc.code
 

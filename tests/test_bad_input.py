@@ -130,10 +130,10 @@ def test_divergence_is_reported_with_variable_and_time():
 # ranges, and one line naming the option for every bad form.
 
 def test_number_lists_take_negative_values_and_ranges():
-    from cortex_sim.cli import _attach_negative_values, _floats, _value_options, build_parser
+    from cortex_sim.cli import _attach_negative_values, _floats, _option_strings, build_parser
 
     parser = build_parser()
-    opts = _value_options(parser)
+    opts = _option_strings(parser, values_only=True)
     for argv in (["plasticity", "window", "--delta-ts", "-5,5"], ["plasticity", "window", "--delta-ts=-5,5"]):
         assert _floats("--delta-ts", parser.parse_args(_attach_negative_values(argv, opts)).delta_ts) == (-5.0, 5.0)
     args = parser.parse_args(_attach_negative_values(["pairing", "--window", "-20,-10", "--apical-delay", "-5"], opts))
@@ -184,3 +184,12 @@ def test_a_bare_command_prints_the_commands_it_has(argv, commands, capsys):
 def test_an_option_error_points_to_the_subcommand_help(capsys):
     assert main(["plasticity", "window", "--rate", "x"]) == 2
     assert "see 'cortex-sim plasticity window --help'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,hint", [(["plasticity", "window", "--delta-t", "5"], "--delta-t: did you mean --delta-ts?"),
+                                       (["learn", "--rule", "clapp", "--epoch", "2"], "--epoch: did you mean --epochs?")])
+def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hint, capsys):
+    """No silent prefix matching: --delta-t was --delta-ts before (issue 24); now one line with the hint."""
+    assert main(argv) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and hint in err[0]
