@@ -673,6 +673,18 @@ def _attach_negative_values(argv, value_options):
     return out
 
 
+def _kept_checkpoints(out):
+    """What an interrupted study leaves: the checkpoint and readout files that exist, or nothing."""
+    from pathlib import Path
+
+    out = Path(out)
+    files = sorted(out.glob("checkpoints/*.npz")) + sorted(out.glob("readouts/*.json"))
+    if not files:
+        return "nothing kept (interrupted before the first checkpoint); the same command starts again"
+    names = ", ".join(str(f.relative_to(out)) for f in files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
+    return f"kept in {out}: {names}; the same command with --resume continues from them"
+
+
 def _cmd_pairing(args):
     from brian2 import mV, second
 
@@ -739,7 +751,7 @@ def _cmd_learn(args):
                         ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device,
                         backend=args.backend)
     except KeyboardInterrupt:
-        raise RunInterrupted(kept=f"checkpoints kept in {args.out}; the same command with --resume continues") from None
+        raise RunInterrupted(kept=_kept_checkpoints(args.out)) from None
     spiking = "compiles" in res.config
     if args.json:
         keys = ("rule", "dataset", "layers", "layers_grid2x2", "layers_r1", "layers_grid2x2_r1", "eval_repeats",

@@ -193,3 +193,15 @@ def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hin
     assert main(argv) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and hint in err[0]
+
+
+def test_an_interrupted_study_reports_only_what_exists(tmp_path):
+    """An early Ctrl-C said 'checkpoints kept in DIR; --resume continues' for a folder that did not
+    exist (issue 24): the message now lists the files kept, or says nothing was kept."""
+    from cortex_sim.cli import _kept_checkpoints
+
+    assert _kept_checkpoints(tmp_path / "m24").startswith("nothing kept")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "clapp_digits_seed0.npz").write_bytes(b"")
+    msg = _kept_checkpoints(tmp_path)
+    assert "checkpoints/clapp_digits_seed0.npz" in msg and "--resume" in msg
