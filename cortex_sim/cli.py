@@ -33,8 +33,6 @@ class _Parser(argparse.ArgumentParser):
                 message.startswith("the following arguments are required: command"):
             sys.stderr.write(self.format_help())
             sys.exit(2)
-        if message.startswith("unrecognized arguments:"):
-            message += _did_you_mean(message.split(":", 1)[1].split(), _option_strings(self))
         sys.stderr.write(f"cortex-sim: error: {message} (see '{self.prog} --help')\n")
         sys.exit(2)
 
@@ -832,7 +830,12 @@ def main(argv=None):
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(_attach_negative_values(argv, _option_strings(parser, values_only=True)))
+        args, extra = parser.parse_known_args(_attach_negative_values(argv, _option_strings(parser, values_only=True)))
+        if extra:   # named by the subcommand that was given, with a suggestion for each typo
+            prog = " ".join(x for x in ("cortex-sim", args.group, getattr(args, "command", None)) if x)
+            sys.stderr.write(f"cortex-sim: error: unrecognized arguments: {' '.join(extra)}"
+                             f"{_did_you_mean(extra, _option_strings(parser))} (see '{prog} --help')\n")
+            return 2
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, one line already printed)
         return exc.code
 

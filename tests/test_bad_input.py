@@ -192,7 +192,7 @@ def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hin
     """No silent prefix matching: --delta-t was --delta-ts before (issue 24); now one line with the hint."""
     assert main(argv) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(err) == 1 and hint in err[0]
+    assert len(err) == 1 and hint in err[0] and f"see 'cortex-sim {' '.join(argv[:2 if argv[0] == 'plasticity' else 1])} --help'" in err[0]
 
 
 def test_an_interrupted_study_reports_only_what_exists(tmp_path):
