@@ -153,8 +153,9 @@ def test_number_lists_take_negative_values_and_ranges():
     (["sweep", "pairing", "--param", "apical_delay=-5,,5"], "--param apical_delay"),
     (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
     (["plasticity", "frequency", "--dt", "0.0001"], "--dt: got 0.0001 ms"),      # dt in s typed for ms (issue 24)
+    (["neuron", "bac", "--soma-amp", "1900"], "soma_amp: got 1900 nA"),          # pA typed for nA (issue 24)
 ])
-def test_bad_number_lists_are_one_line_naming_the_option(argv, word, capsys):
+def test_bad_values_are_one_line_naming_the_option(argv, word, capsys):
     assert main([*argv, "--json"]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and word in err[0], err

@@ -38,6 +38,11 @@ class BACResult:
                     "plateau_ms": float(self.plateau_ms[k])} for k, c in enumerate(CONDITIONS)}
 
 
+#: the largest current pulse a two-compartment cortical neuron model can mean (nA): ten times the
+#: published somatic pulse; beyond it the input is almost surely in the wrong unit
+MAX_PULSE_NA = 20.0
+
+
 def run_bac(params: TwoCompartmentParams | str = "naud2018", *, soma_amp=1.9 * nA, soma_dur=5 * ms,
             apical_amp=1.0 * nA, apical_dur=5 * ms, apical_delay=0 * ms, onset=50 * ms,
             duration=200 * ms, dt=0.1 * ms, device="runtime", codegen_target="numpy",
@@ -57,6 +62,9 @@ def run_bac(params: TwoCompartmentParams | str = "naud2018", *, soma_amp=1.9 * n
     check_dt(dt, p)
     for nm, v in (("soma_amp", soma_amp), ("apical_amp", apical_amp)):
         check_quantity(nm, v, nA)
+        if abs(float(v / nA)) > MAX_PULSE_NA:   # 1900 typed in pA for nA: 1.9 uA would still fire and plot
+            raise ParameterError(f"{nm}: got {float(v / nA):g} nA; allowed: |{nm}| <= {MAX_PULSE_NA:g} nA "
+                                 "(the published pulses are 1.9 and 1 nA; values are in nA, not pA)")
     for nm, v in (("soma_dur", soma_dur), ("apical_dur", apical_dur), ("onset", onset),
                   ("duration", duration)):
         check_quantity(nm, v, ms, positive=nm != "onset", nonnegative=True)
