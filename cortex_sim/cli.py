@@ -613,7 +613,9 @@ def _list_items(name, text, cast=float, numeric=True):
     kind = "integers" if cast is int else "numbers"
     allowed = f"allowed: comma-separated {kind} or start:stop:step ranges, e.g. -10,-5,0,5 or -15:15:5"
     items = [x.strip() for x in str(text).split(",")]
-    if not any(items) or not all(items):
+    if not any(items):
+        raise CortexSimError(f"{name}: got no values; {allowed}")
+    if not all(items):
         raise CortexSimError(f"{name}: got {text!r} (an empty entry); {allowed}")
     out = []
     for item in items:

@@ -149,6 +149,7 @@ def test_number_lists_take_negative_values_and_ranges():
     (["plasticity", "window", "--delta-ts", "-5,,5"], "--delta-ts: got '-5,,5' (an empty entry)"),
     (["plasticity", "window", "--delta-ts", "1:2:0"], "--delta-ts: got the range '1:2:0'"),
     (["plasticity", "window", "--delta-ts", "a,b"], "--delta-ts: got 'a'"),
+    (["plasticity", "window", "--delta-ts="], "--delta-ts: got no values"),
     (["plasticity", "window", "--delta-ts", "-5,5", "--groups", "0"], "--groups"),   # the list itself was fine
     (["sweep", "pairing", "--param", "apical_delay=-5,,5"], "--param apical_delay"),
     (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
