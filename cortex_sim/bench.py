@@ -27,9 +27,10 @@ FORMULATIONS = ("accumulator", "event", "naive")
 
 # runs the standalone binary and writes its own peak resident memory (kB) next to it, so that the
 # compiler's memory (also a child of this process) does not count
-_RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.call(sys.argv[1:]); "
+# (a binary killed by a signal kills the wrapper with the same signal, so the failure reads the same)
+_RSS_WRAPPER = ("import os, resource, signal, subprocess, sys; r = subprocess.call(sys.argv[1:]); "
                 "open('peak_rss_kb.txt', 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
-                "sys.exit(r)")
+                "r < 0 and (signal.signal(-r, signal.SIG_DFL), os.kill(os.getpid(), -r)); sys.exit(r)")
 
 
 def _peak_rss_mb(device, project_dir):
@@ -87,7 +88,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     t0 = time.perf_counter()
     activate(device, threads=threads, codegen_target="cython", compile_only=compile_only,
              compute_capability=compute_capability, quick_compile=quick_compile)
-    if device == "cpp":
+    if device == "cpp":   # activate() restores the previous run command before the next build
         from brian2 import prefs
 
         prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _RSS_WRAPPER, "./main"]
@@ -98,15 +99,9 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                              # the ring-buffer function has C++ and NumPy code only
                              delay_impl="register" if device == "cuda" else None)
     t_setup = time.perf_counter() - t0
-    try:
-        info = run_network(ff.net, duration_s * second, device=device,
-                           project_name=f"bench_{formulation}_t{threads}" + ("_check" if quick_compile else ""),
-                           compile_only=compile_only, report=report)
-    finally:
-        if device == "cpp":
-            from brian2 import prefs
-
-            prefs.devices.cpp_standalone.run_cmd_unix = "./main"
+    info = run_network(ff.net, duration_s * second, device=device,
+                       project_name=f"bench_{formulation}_t{threads}" + ("_check" if quick_compile else ""),
+                       compile_only=compile_only, report=report)
     n_syn = neurons * inputs
     if compile_only:
         return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3),
@@ -114,5 +109,5 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                 "project_dir": info.project_dir, "formulation": formulation}
     return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3), "compile_s": round(info.compile_s, 3),
             "run_s": round(float(info.run_s), 4), "post_rate_hz": float(ff.spikes.num_spikes) / neurons / duration_s,
-            "device": device, "threads": threads, "peak_rss_mb": round(_peak_rss_mb(device, info.project_dir), 1),
+            "device": device, "threads": threads, "peak_rss_mb": round(_peak_rss_mb(device, info.run_dir), 1),
             "formulation": formulation, "mean_weight": float(np.mean(ff.weights()))}

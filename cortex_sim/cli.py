@@ -280,6 +280,17 @@ def build_parser():
     bc.add_argument("--compute-capability", type=float, default=None,
                     help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
     _yes(bc)
+
+    cache = sub.add_parser("cache", help="the cache of compiled C++/CUDA projects (CORTEX_SIM_CACHE)")
+    csub = cache.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ci = _add(csub, "info", "list the cached projects: device, size, last use, compiles, whether the next use rebuilds")
+    ci.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
+    cc = _add(csub, "clear", "remove cached projects (all, or those unused for DAYS, or one by name); "
+                             "the next run compiles them again")
+    cc.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                    help="only projects not built or run for this many days")
+    cc.add_argument("--name", default=None, help="only this project (its folder name, with or without the fingerprint)")
+    cc.add_argument("--json", action="store_true", help="print the removed folders as JSON on stdout")
     return parser
 
 
@@ -785,7 +796,35 @@ def _cmd_learn(args):
             print("figures: " + ", ".join(map(str, paths)))
 
 
-COMMANDS = {("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
+def _cmd_cache(args):
+    import datetime
+
+    from . import cache
+    from .devices import cache_root
+
+    root = cache_root()
+    if args.command == "clear":
+        if args.older_than is not None and args.older_than < 0:
+            raise CortexSimError(f"--older-than: got {args.older_than:g}; allowed: a number of days >= 0")
+        removed = cache.clear(root, older_than_days=args.older_than, name=args.name)
+        if args.json:
+            _print_json(args, {"cache": str(root), "removed": removed})
+        else:
+            print(f"removed {len(removed)} project(s) from {root}")
+        return
+    infos = cache.project_infos(root)
+    if args.json:
+        _print_json(args, {"cache": str(root), "projects": infos})
+        return
+    print(f"cache: {root}  ({len(infos)} projects, {sum(i['size'] for i in infos) / 1e6:.1f} MB)")
+    for i in infos:
+        used = datetime.datetime.fromtimestamp(i["last_used"]).strftime("%Y-%m-%d %H:%M")
+        print(f"  {i['device']:4s} {i['name']:45s} {i['size'] / 1e6:7.1f} MB  used {used}  "
+              f"compiles {i['compiles']}" + (f"  rebuilds: {i['rebuild']}" if i["rebuild"] else ""))
+
+
+COMMANDS = {("cache", "info"): _cmd_cache, ("cache", "clear"): _cmd_cache,
+            ("neuron", "bac"): _cmd_bac, ("plasticity", "clamp"): _cmd_clamp,
             ("pairing", None): _cmd_pairing, ("plasticity", "frequency"): _cmd_frequency,
             ("plasticity", "window"): _cmd_window, ("bench", "clopath"): _cmd_bench,
             ("sweep", None): _cmd_sweep, ("figures", None): _cmd_figures,
@@ -856,6 +895,9 @@ def main(argv=None):
     except CortexSimError as exc:   # bad input: exit 2; a job that failed on valid input: exit 1
         sys.stderr.write(f"cortex-sim: error: {exc}\n".replace("\n", " ").rstrip() + "\n")
         return 1 if isinstance(exc, JobFailedError) else 2
+    except BrokenPipeError:   # output piped into a reader that stopped (| head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt as exc:
         kept = getattr(exc, "kept", "") or "nothing written"
         sys.stderr.write(f"cortex-sim: interrupted: {kept}\n")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BuildFailedError, ParameterError, RunInterrupted, SimulationDivergedError
+from .errors import BuildFailedError, ParameterError, RunFailedError, RunInterrupted, SimulationDivergedError
 
 __all__ = ["CompiledProject"]
 
@@ -78,6 +79,9 @@ class CompiledProject:
     compiled: bool = False
     compile_s: float = 0.0
     runs: int = 0
+    static_arrays: dict = field(default_factory=dict)   # file name -> bytes, copied into the run folder
+    make_cmd: list = field(default_factory=list)
+    digest: str = ""    # of the generated sources and static arrays this binary was built from
 
     @classmethod
     def from_network(cls, net, *, name, device="cpp", inputs=None, outputs=None, report=None, compile=True):
@@ -113,14 +117,21 @@ class CompiledProject:
                 var = view.variable if hasattr(view, "variable") else view
                 outs[k] = _Output(dev.get_array_filename(var), np.dtype(var.dtype))
             work = private_run_folder(project) if compile else project
+            digest = _generated_digest(project) if compile else ""
         from brian2 import prefs
 
         env = {**prefs["devices.cpp_standalone.run_environment_variables"],
                **getattr(dev, "run_environment_variables", {})}
+        import shlex
+
         run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
         run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+        make_cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
+                    *prefs.devices.cpp_standalone.extra_make_args_unix]
+        static = {f.name: f.stat().st_size for f in (work / "static_arrays").iterdir()} if compile else {}
         return cls(project, work, device, ins, outs, {k: str(v) for k, v in env.items()}, run_cmd,
-                   bool(compiled), time.perf_counter() - t0)
+                   bool(compiled), time.perf_counter() - t0, static_arrays=static, make_cmd=make_cmd,
+                   digest=digest)
 
     @staticmethod
     def _input_spec(key):
@@ -163,26 +174,22 @@ class CompiledProject:
         results = self.work / "results"
         results.mkdir(exist_ok=True)
         info = results / "last_run_info.txt"
-        if info.exists():
-            info.unlink()
         log = results / "stdout.txt"
-        env = {**os.environ, **self.env}
-        with open(log, "w") as out:
-            proc = subprocess.Popen([*self.run_cmd, "--results_dir", str(results) + os.sep, *args], cwd=self.work,
-                                    stdout=out, stderr=subprocess.STDOUT, env=env)
-            try:
-                rc = proc.wait()
-            except BaseException:
-                proc.send_signal(signal.SIGINT)   # the binary stops cleanly and reports how far it got
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                raise RunInterrupted(f"{what} was interrupted") from None
+        for attempt in (0, 1):
+            self._check_run_folder()
+            if info.exists():
+                info.unlink()
+            rc = self._run_binary(args, results, log, what)
+            if rc == 0:
+                break
+            from .devices import binary_failure
+
+            how = binary_failure(rc)
+            if attempt == 1:
+                raise RunFailedError(f"{what}: the simulation binary of {self.project} {how} (after one rebuild); "
+                                     f"details in {log}")
+            self._rebuild(f"its binary {how}")
         self.runs += 1
-        if rc != 0:
-            how = f"was killed by signal {signal.Signals(-rc).name}" if rc < 0 else f"exited with status {rc}"
-            raise BuildFailedError(f"{what}: the simulation binary of {self.project} {how}; details in {log}")
         if info.exists():
             run_s, fraction = (float(x) for x in info.read_text().split())
             if fraction < 1.0:
@@ -202,9 +209,91 @@ class CompiledProject:
             out[key] = arr
         return out
 
+    def _run_binary(self, args, results, log, what):
+        env = {**os.environ, **self.env}
+        with open(log, "w") as out:
+            proc = subprocess.Popen([*self.run_cmd, "--results_dir", str(results) + os.sep, *args], cwd=self.work,
+                                    stdout=out, stderr=subprocess.STDOUT, env=env)
+            try:
+                rc = proc.wait()
+            except BaseException:
+                proc.send_signal(signal.SIGINT)   # the binary stops cleanly and reports how far it got
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                raise RunInterrupted(f"{what} was interrupted") from None
+        if rc < 0 and -rc in (signal.SIGINT, signal.SIGTERM):
+            raise RunInterrupted(f"{what} was stopped by {signal.Signals(-rc).name}")
+        return rc
+
+    def _check_run_folder(self):
+        """Before a run: the binary is the one make produced (its stamp) and every static array the
+        binary reads is there with its size (a missing one makes Brian2's binary print a message and
+        run on zeros). A missing or resized array is copied again from the project; a damaged binary
+        is rebuilt."""
+        if self.work == self.project:
+            return
+        from .cache import stale_reason
+
+        reason = stale_reason(self.project, self.device)
+        if reason is not None:
+            self._rebuild(reason)
+        for name, size in self.static_arrays.items():
+            dest = self.work / "static_arrays" / name
+            if dest.exists() and dest.stat().st_size == size:
+                continue
+            self._check_same_generation(f"its static array {name} is missing in {self.work}")
+            shutil.copy2(self.project / "static_arrays" / name, dest)
+
+    def _rebuild(self, reason):
+        """Rebuild the project from its generated sources (no Brian2 state needed), under its lock,
+        and link the new binary into this process's run folder. Another process that rebuilt it in
+        the meantime is trusted (its stamp is checked again under the lock)."""
+        from .cache import discard_build, stale_reason
+        from .devices import make_project
+
+        with open(self.project / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._check_same_generation(reason)
+            binary = self.project / "main"
+            if not binary.exists() or stale_reason(self.project, self.device) is not None or \
+                    os.path.samefile(binary, self.work / "main"):
+                discard_build(self.project, reason)
+                make_project(self.project, device=self.device, make_cmd=self.make_cmd or None)
+            (self.work / "main").unlink(missing_ok=True)
+            os.link(binary, self.work / "main")
+
+    def _check_same_generation(self, reason):
+        """The project folder still holds the sources and static arrays this binary was built from
+        (another run of the same structure with other constants regenerates them): only then can it
+        be rebuilt or its arrays copied again without changing the model."""
+        if _generated_digest(self.project) != self.digest:
+            raise RunFailedError(f"{reason}, and {self.project} was regenerated since by another run, so it cannot "
+                                 "be rebuilt in place; run the command again (it regenerates the project)")
+
     def close(self):
         """Remove this process's run folder."""
         import shutil
 
         if self.work != self.project:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _generated_digest(project: Path) -> str:
+    """Hash of a generated project's sources, makefile and compile-time static arrays."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    files = [p for pattern in ("*.cpp", "*.h", "*.cu", "*.cuh", "makefile") for p in project.glob(pattern)]
+    files += [p for sub in ("code_objects", "brianlib") for p in (project / sub).rglob("*") if p.is_file()
+              and p.suffix in (".cpp", ".h", ".cu", ".cuh")]
+    files += [p for p in (project / "static_arrays").glob("*")
+              if not p.name.startswith(("init_", "arg_")) and not p.name.endswith(".lock")]
+    for p in sorted(files):
+        h.update(str(p.relative_to(project)).encode())
+        try:
+            h.update(p.read_bytes())
+        except FileNotFoundError:
+            h.update(b"missing")
+    return h.hexdigest()

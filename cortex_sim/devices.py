@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import (BuildFailedError, DeviceUnavailableError, RunInterrupted, SimulationDivergedError,
-                     check_choice, check_int)
+from .errors import (BuildFailedError, DeviceUnavailableError, RunFailedError, RunInterrupted,
+                     SimulationDivergedError, check_choice, check_int)
 
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
            "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
            "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
-           "check_memory", "private_run_folder", "compile_count", "device_generation"]
+           "check_memory", "private_run_folder", "compile_count", "device_generation", "device_run",
+           "binary_failure", "make_project"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -178,6 +179,7 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
     check_int("threads", threads, low=1)
     check_choice("codegen_target", codegen_target, ("cython", "numpy"))
     check_device_available(device, compile_only=compile_only)
+    _restore_prefs()
     current = brian2.get_device()
     if hasattr(current, "reinit") and type(current).__name__ != "RuntimeDevice":
         current.reinit()
@@ -201,6 +203,40 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
 
         _cuda_prefs(compute_capability, quick=quick_compile)
         set_device("cuda_standalone", build_on_run=False)
+
+
+#: Brian2 preferences that cortex_sim changes (activate, the CUDA set-up, a quick compile, the
+#: benchmark's run command). Each activation first puts them back to the values they had before
+#: cortex_sim's first activation in this process, so that nothing leaks into the next build
+#: (a quick compile's -O0, CUDA include folders appended again on every call, a run command).
+_OWNED_PREFS = ("codegen.target", "codegen.cpp.include_dirs", "codegen.cpp.library_dirs",
+                "codegen.cpp.runtime_library_dirs", "codegen.cpp.extra_compile_args_gcc",
+                "devices.cpp_standalone.openmp_threads", "devices.cpp_standalone.run_cmd_unix",
+                "devices.cpp_standalone.extra_make_args_unix",
+                # registered by brian2cuda when it is imported
+                "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc",
+                "devices.cuda_standalone.cuda_backend.detect_gpus",
+                "devices.cuda_standalone.cuda_backend.compute_capability",
+                "devices.cuda_standalone.cuda_backend.gpu_id")
+
+
+def _restore_prefs():
+    """Put the preferences of :data:`_OWNED_PREFS` back to their values before cortex_sim first
+    changed them (recorded at the first activation, or when brian2cuda registered them)."""
+    import copy
+
+    from brian2 import prefs
+
+    saved = _STATE.setdefault("prefs", {})
+    for key in _OWNED_PREFS:
+        try:
+            value = prefs[key]
+        except KeyError:   # a brian2cuda preference before brian2cuda was imported
+            continue
+        if key in saved:
+            prefs[key] = copy.deepcopy(saved[key])
+        else:
+            saved[key] = copy.deepcopy(value)
 
 
 def network_fingerprint(net) -> str:
@@ -236,6 +272,7 @@ class RunInfo:
     run_s: float
     project_dir: str | None = None
     compiled: bool = False
+    run_dir: str | None = None   # where the binary ran (a private run folder, or the project)
 
 
 def _binary_mtime(project: Path):
@@ -295,21 +332,39 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
     -------
     (compiled, compile_s) : whether the binary was (re)built, and the make time in seconds.
     """
-    import shlex
-    import signal
+    from .cache import discard_build, stale_reason
 
-    from brian2 import prefs
-
-    before = _binary_mtime(project)
+    reason = stale_reason(project, device)
+    if reason is not None:
+        discard_build(project, reason)
     _progress(report, f"generating the {device} project in {project} ...")
     dev.build(directory=str(project), compile=False, run=False, with_output=False)
     if not compile:
         return False, 0.0
-    cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
-           *prefs.devices.cpp_standalone.extra_make_args_unix]
+    return make_project(project, device=device, report=report)
+
+
+def make_project(project: Path, *, device="cpp", report=None, make_cmd=None):
+    """Run ``make`` in a generated project (see :func:`build_project`; the caller holds the lock).
+
+    ``make_cmd`` (a list) defaults to Brian2's make command and arguments; :class:`CompiledProject`
+    passes the one recorded when it was built, to rebuild a damaged project without Brian2's device.
+    Returns ``(compiled, compile_s)``; a successful compile is stamped and counted in compiles.log.
+    """
+    import shlex
+    import signal
+
+    from .cache import write_stamp
+
+    if make_cmd is None:
+        from brian2 import prefs
+
+        make_cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
+                    *prefs.devices.cpp_standalone.extra_make_args_unix]
+    before = _binary_mtime(project)
     t0 = time.perf_counter()
     with open(project / "make.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(make_cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             rc = proc.wait()
         except BaseException:
@@ -326,6 +381,7 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
                                "last lines: " + " | ".join(tail))
     compiled = _binary_mtime(project) != before
     if compiled:   # one line per compile of this project (tests count them)
+        write_stamp(project, device)
         with open(project / "compiles.log", "a") as f:
             f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid {os.getpid()} {compile_s:.1f} s\n")
     _progress(report, f"compiled in {compile_s:.1f} s" if compiled else "cached project up to date (no compile)")
@@ -461,21 +517,24 @@ def _progress(report, message):
 
 def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
                 run_args=None, results_directory="results", compile_only: bool = False,
-                private: bool = False) -> RunInfo:
+                private: bool | None = None) -> RunInfo:
     """Run ``net`` for ``duration`` on the active device (see :func:`activate`).
 
     For C++/CUDA the project is generated in ``cache_root()/<device>/<project_name>-<fingerprint>``,
     compiled only where sources changed, then run. Returns timings; ``RunInfo.compiled`` tells
     whether the binary was (re)built.
 
-    ``private=True`` (C++): the project lock is held while generating and compiling only; the
+    ``private`` (default: True for C++): the project lock is held while generating and compiling only; the
     binary then runs in a run folder of this process's own (:func:`private_run_folder`), so
     processes running the same model with different static arrays (spike times) run in parallel.
-    The folder stays until this process's next private run (the results are read from it).
+    The folder stays until this process's next private run (the results are read from it). Without
+    it the lock would be held for the whole run, and a process wanting the same project only to
+    compile or run it waits that long (measured: a notebook waited 9 minutes on a test's runs).
     """
     import brian2
 
     check_choice("device", device, DEVICES)
+    private = device == "cpp" and (True if private is None else bool(private))
     t0 = time.perf_counter()
     # Brian2's progress report costs a clock system call per step in standalone code (measured:
     # 67 s instead of 25 s for the pairing experiment), so standalone runs report by stage instead
@@ -492,28 +551,109 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     dev = brian2.get_device()
     project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
     project.mkdir(parents=True, exist_ok=True)
-    # one process at a time per project folder (parallel sweeps use their own results folders)
-    with open(project / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        compiled, compile_s = build_project(dev, project, report=report, device=device)
-        t2 = time.perf_counter()
-        if compile_only:
-            return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project), compiled=compiled)
-        where = project
-        if private:
-            shutil.rmtree(_STATE.get("work") or project / "work" / "none", ignore_errors=True)
-            where = _STATE["work"] = private_run_folder(project)
-            dev.project_dir = str(where)
-            fcntl.flock(lock, fcntl.LOCK_UN)
-        _progress(report, f"simulating {float(duration):g} s of biological time ...")
-        dev.run(str(where), with_output=False, run_args=run_args, results_directory=results_directory)
-        check_completed(dev)
-        t3 = time.perf_counter()
+    failed = None   # (binary mtime, failure) of a first run whose binary failed: rebuilt once
+    for attempt in (0, 1):
+        # one process at a time per project folder (parallel sweeps use their own results folders)
+        with open(project / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if failed is not None and _binary_mtime(project) == failed[0]:   # not rebuilt by another process
+                from .cache import discard_build
+
+                discard_build(project, f"its binary {failed[1]}")
+            compiled, compile_s = build_project(dev, project, report=report, device=device)
+            t2 = time.perf_counter()
+            if compile_only:
+                return RunInfo(device, (t2 - t0) - compile_s, compile_s, float("nan"), str(project), compiled=compiled)
+            where = project
+            if private:
+                shutil.rmtree(_STATE.get("work") or project / "work" / "none", ignore_errors=True)
+                where = _STATE["work"] = private_run_folder(project)
+                dev.project_dir = str(where)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            _progress(report, f"simulating {float(duration):g} s of biological time ...")
+            mtime = _binary_mtime(project)
+            try:
+                device_run(dev, where, project, run_args=run_args, results_directory=results_directory,
+                           what=f"the {project_name} simulation")
+                break
+            except RunFailedError as exc:
+                if attempt == 1 or not exc.rebuild_may_help:
+                    raise
+                failed = (mtime, exc.how)
+    check_completed(dev)
+    t3 = time.perf_counter()
     run_s = getattr(dev, "_last_run_time", None)
     _progress(report, f"simulated in {t3 - t2:.1f} s")
     check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
-                   str(project), compiled=compiled)
+                   str(project), compiled=compiled, run_dir=str(where))
+
+
+def binary_failure(returncode) -> str:
+    """How a simulation binary ended, in words (``returncode`` as subprocess gives it)."""
+    import signal
+
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        why = {"SIGKILL": " (out of memory, or killed by hand or by a job scheduler)",
+               "SIGSEGV": " (a crash: an invalid memory access)"}.get(name, "")
+        return f"was killed by signal {name}{why}"
+    return f"exited with status {returncode}"
+
+
+class _ReturnCode:
+    """Stands in for the ``subprocess`` module inside Brian2's ``device.run`` while it runs, to keep
+    the binary's exit status (Brian2 raises ``RuntimeError('Project run failed')`` without it)."""
+
+    def __init__(self):
+        self.returncode = None
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
+
+    def call(self, *args, **kwargs):
+        self.returncode = subprocess.call(*args, **kwargs)
+        return self.returncode
+
+
+def device_run(dev, where, project, *, run_args=None, results_directory="results", what="the simulation"):
+    """Brian2's documented ``device.run`` of a built standalone project, with a failing binary as
+    one :class:`RunFailedError` (what ran, how it ended: exit status or signal name, the project, the
+    log with its output) instead of Brian2's RuntimeError and the binary's output on stdout.
+
+    ``exc.rebuild_may_help`` is False for SIGINT/SIGTERM (someone stopped it: RunInterrupted is
+    raised instead) and True otherwise; the caller decides whether to rebuild and run once more.
+    """
+    import contextlib
+    import io
+    import signal
+    import sys
+
+    module = sys.modules.get(type(dev).run.__module__)
+    recorder = _ReturnCode()
+    swap = module is not None and getattr(module, "subprocess", None) is subprocess
+    if swap:
+        module.subprocess = recorder
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):   # Brian2 prints the binary's output on failure
+            dev.run(str(where), with_output=False, run_args=run_args, results_directory=results_directory)
+    except RuntimeError as exc:
+        if "Project run failed" not in str(exc):
+            raise
+        rc = recorder.returncode
+        if rc is not None and rc < 0 and -rc in (signal.SIGINT, signal.SIGTERM):
+            raise RunInterrupted(f"{what} was stopped by {signal.Signals(-rc).name}") from None
+        how = binary_failure(rc) if rc is not None else "failed"
+        log = Path(getattr(dev, "results_dir", "") or Path(where) / results_directory) / "stdout.txt"
+        err = RunFailedError(f"{what}: the simulation binary of {project} {how}; details in {log}")
+        err.how, err.rebuild_may_help = how, True
+        raise err from None
+    finally:
+        if swap:
+            module.subprocess = subprocess
 
 
 _MANY = {}  # the state of run_many, inherited by its forked worker processes
@@ -530,7 +670,7 @@ def _many_worker_init():
 def _many_run(k):
     """One run of run_many in a worker process: Brian2's documented device.run, then extract."""
     dev, project, run_args_list, extract = (_MANY[n] for n in ("dev", "project", "run_args", "extract"))
-    dev.run(str(project), with_output=False, run_args=run_args_list[k], results_directory=f"results_{k}")
+    device_run(dev, project, project, run_args=run_args_list[k], results_directory=f"results_{k}", what=f"run {k}")
     check_completed(dev, f"run {k}")
     return k, extract(k), float(getattr(dev, "_last_run_time", float("nan")))
 

@@ -17,6 +17,7 @@ __all__ = [
     "DeviceUnavailableError",
     "SimulationDivergedError",
     "BuildFailedError",
+    "RunFailedError",
     "JobFailedError",
     "TrainingDiverged",
     "RunInterrupted",
@@ -50,13 +51,18 @@ class SimulationDivergedError(CortexSimError, RuntimeError):
     """A state variable became NaN or ran away during a simulation."""
 
 
-class BuildFailedError(CortexSimError, RuntimeError):
-    """A generated C++/CUDA project did not compile (the message ends with the compiler's last lines)."""
-
-
 class JobFailedError(CortexSimError, RuntimeError):
     """A job that was given valid input failed (a notebook cell raised or timed out); the CLI prints
     one line and exits with status 1."""
+
+
+class BuildFailedError(JobFailedError):
+    """A generated C++/CUDA project did not compile (the message ends with the compiler's last lines)."""
+
+
+class RunFailedError(BuildFailedError):
+    """A compiled simulation binary crashed, was killed or exited non-zero, after one rebuild of its
+    project (the message names the project and the log with the binary's output)."""
 
 
 class TrainingDiverged(JobFailedError, FloatingPointError):

@@ -18,7 +18,7 @@ from .errors import ParameterError, check_int, check_quantity
 from .devices import shared_clock
 from .models.base import PRESYNAPTIC_TRACE_EQS
 
-__all__ = ["scheduled_spikes", "spike_table_array", "poisson_input", "spike_steps"]
+__all__ = ["scheduled_spikes", "spike_table_array", "poisson_input", "spike_steps", "padded_count", "padded_rows"]
 
 _NEVER = 1e9  # seconds: "no further spike"
 
@@ -31,7 +31,22 @@ def spike_steps(times_s, dt):
     return np.round(t / float(dt)).astype(np.int64)
 
 
-def scheduled_spikes(spike_times, *, name, dt):
+def padded_count(n, multiple=8):
+    """``n`` rounded up to a multiple of ``multiple`` (at least one multiple): protocols pad their
+    number of conditions to it with silent ones, so that condition lists of similar length share
+    one compiled project (the group sizes are compiled in)."""
+    check_int("n", n, low=0)
+    return max(multiple, -(-n // multiple) * multiple)
+
+
+def padded_rows(n, minimum=128):
+    """The number of rows of a padded spike table: the next power of two >= ``n`` (at least
+    ``minimum``). The table's shape is compiled into the code that reads it, its values are data."""
+    check_int("n", n, low=0)
+    return max(minimum, 1 << max(0, int(n) - 1).bit_length())
+
+
+def scheduled_spikes(spike_times, *, name, dt, n_rows=None):
     """Input group whose neuron ``k`` fires at the times ``spike_times[k]``.
 
     Parameters
@@ -43,8 +58,11 @@ def scheduled_spikes(spike_times, *, name, dt):
         Brian2 name (explicit names keep C++ projects identical across runs).
     dt : Quantity
         Time step.
+    n_rows : int or None
+        Pad the spike table to this many rows (:func:`padded_rows`), so that other spike counts
+        reuse the compiled project.
     """
-    table = spike_table_array(spike_times, dt)
+    table = spike_table_array(spike_times, dt, n_rows=n_rows)
     ta = TimedArray(table * second, dt=1 * second, name=f"{name}_table")
     eqs = "t_next : second  # time of the next scheduled spike\nk_spike : 1  # spikes emitted so far\n"
     G = NeuronGroup(table.shape[1], eqs + PRESYNAPTIC_TRACE_EQS, threshold="t >= t_next - 0.5*dt",

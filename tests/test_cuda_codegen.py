@@ -87,3 +87,30 @@ def test_spiking_learner_cuda_project_generates(tmp_path):
     sources = {p.name for p in project.glob("code_objects/*.cu")}
     assert any(s.startswith("sl1_basal") for s in sources) and any(s.startswith("sl2_pred") for s in sources)
     assert (project / "main.cu").exists() and "sm_90" in (project / "makefile").read_text()
+
+
+@pytest.mark.skipif(_python312() is None, reason="no Python 3.12 for brian2cuda")
+@pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
+                    reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
+def test_a_quick_cuda_compile_leaves_no_flags_for_the_next_build(tmp_path):
+    """Issue 20: a quick compile check (-O0 for host and device code) followed by a normal CUDA
+    activation: the second has no -O0, and the cuRAND folders are not appended again on every call
+    (before: both leaked from one build to the next in a process)."""
+    code = ("import json; from brian2 import prefs; from cortex_sim.devices import activate\n"
+            "def state():\n"
+            "    b = prefs.devices.cuda_standalone.cuda_backend\n"
+            "    return {'gcc': list(prefs.codegen.cpp.extra_compile_args_gcc), 'nvcc': list(b.extra_compile_args_nvcc),\n"
+            "            'inc': list(prefs.codegen.cpp.include_dirs), 'lib': list(prefs.codegen.cpp.library_dirs)}\n"
+            "activate('cuda', compile_only=True, compute_capability=9.0, quick_compile=True); quick = state()\n"
+            "activate('cuda', compile_only=True, compute_capability=9.0); first = state()\n"
+            "activate('cuda', compile_only=True, compute_capability=9.0); second = state()\n"
+            "print(json.dumps({'quick': quick, 'first': first, 'second': second}))")
+    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "-O0" in out["quick"]["gcc"] and "-O0" in out["quick"]["nvcc"]          # the check compiles quick
+    assert "-O0" not in out["first"]["gcc"] and "-O0" not in out["first"]["nvcc"]  # ... and leaves nothing
+    assert out["first"] == out["second"]                                          # nothing appended per call
+    assert len(out["second"]["inc"]) == len(set(out["second"]["inc"]))

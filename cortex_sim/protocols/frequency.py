@@ -20,7 +20,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_number, check_quantity
-from ..inputs import scheduled_spikes
+from ..inputs import padded_count, padded_rows, scheduled_spikes
 from ..models import adex_clopath, build_neuron_group
 from ..params import AdExParams, ClopathParams, check_dt, preset
 from ..plasticity.clopath import FORMULATIONS, clopath_synapses
@@ -107,7 +107,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                     schedule="sjostrom", neuron: AdExParams | str = "clopath2010",
                     rule: ClopathParams | str = "visual", w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA,
                     pulse_dur=1 * ms, latency=None, dt=0.1 * ms, device="cpp", report=None,
-                    record_weights=False, formulation="event", private=False) -> PairsResult:
+                    record_weights=False, formulation="event", private=None) -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
     Parameters
@@ -123,8 +123,8 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         form the recorded weight lags by the LTP pending since the last presynaptic spike).
     formulation : {'event', 'naive', 'accumulator'}
         Form of the Clopath rule (the three agree to 1e-9; tests).
-    private : bool
-        Run the binary in a run folder of this process's own (parallel sweep workers; see
+    private : bool or None
+        Run the binary in a run folder of this process's own (None: yes on C++; see
         :func:`~cortex_sim.devices.run_network`).
 
     Postsynaptic spikes are forced by current pulses of ``pulse_amp`` for ``pulse_dur`` that switch
@@ -166,14 +166,19 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         group_ends.append(ends)
         t_end = max(t_end, float(t_post.max()) + 1.0)
     n = len(conds)
+    # padded with silent conditions and a padded spike table: condition lists of similar length
+    # share one compiled project (sizes and table shapes are compiled in, spike times are data)
+    n_pad = padded_count(n)
+    silent = [np.zeros(0)] * (n_pad - n)
+    rows = padded_rows(max(max(len(t) for t in pre_times), max(len(t) for t in pulse_times)) + 1)
     activate(device)
-    G, drv, kick = _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=rule,
+    G, drv, kick = _forced_neurons(model, pulse_times + silent, dt, pulse_amp, pulse_dur, plasticity=rule,
                                    accumulator=formulation == "accumulator",
-                                   delay_impl="register" if device == "cuda" else None)
-    pre = scheduled_spikes(pre_times, name="sp_pre", dt=dt)
+                                   delay_impl="register" if device == "cuda" else None, n_rows=rows)
+    pre = scheduled_spikes(pre_times + silent, name="sp_pre", dt=dt, n_rows=rows)
     syn = clopath_synapses(pre, G, rule, name="sp_syn", dt=dt, voltage=model.voltage,
                            input_gate=model.input_gate, psp_scale=psp, w0=w0,
-                           connect=(np.arange(n), np.arange(n)), formulation=formulation)
+                           connect=(np.arange(n_pad), np.arange(n_pad)), formulation=formulation)
     spikes = SpikeMonitor(G, name="sp_spikes")
     objs = [G, pre, *syn.objects, drv, kick, spikes]
     wmon = None
@@ -182,8 +187,8 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         objs.append(wmon)
     net = Network(*objs, name="sp_network")
     info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report,
-                       private=private and device == "cpp")
-    w = syn.weights()
+                       private=private)
+    w = syn.weights()[:n]
     trains = spikes.spike_trains()
     rows = []
     for k, (rate, dtm) in enumerate(conds):
@@ -200,7 +205,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                       spike_times_s=[np.asarray(trains[k] / second) for k in range(n)], schedule=schedule)
     if wmon is not None:
         res.w_t_s = np.asarray(wmon.t / second)
-        res.w_trace = np.asarray(wmon.w)
+        res.w_trace = np.asarray(wmon.w)[:n]
     return res
 
 
@@ -212,7 +217,7 @@ def _check_pulse(pulse_dur, dt):
 
 
 def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=None, accumulator=False,
-                    delay_impl=None):
+                    delay_impl=None, n_rows=None):
     """Neurons driven by current pulses starting at ``pulse_times`` (one list per neuron).
 
     Step-exact: a pulse switched on at step n (by the drive spike) is seen by the integrations of
@@ -226,7 +231,7 @@ def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=Non
     G.t_pulse_end = 0 * second
     G.run_regularly("I_pulse = I_pulse*int(t < t_pulse_end - 0.5*dt)", when="end", order=50,
                     name="sp_pulse_off")
-    drv = scheduled_spikes(pulse_times, name="sp_drive", dt=dt)
+    drv = scheduled_spikes(pulse_times, name="sp_drive", dt=dt, n_rows=n_rows)
     kick = Synapses(drv, G, on_pre="I_pulse_post = pulse_amp\nt_pulse_end_post = t + pulse_dur",
                     namespace={"pulse_amp": pulse_amp, "pulse_dur": pulse_dur}, name="sp_kick",
                     clock=shared_clock(dt))

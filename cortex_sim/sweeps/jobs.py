@@ -131,14 +131,15 @@ def pairing_row(res):
 
 
 def _pairing_point(point, options, workdir):
-    from ..devices import check_completed
+    from ..devices import check_completed, device_run
     from ..protocols.pairing import SWEEPABLE, _analyse
 
     state = _pairing_state(options)
     cfg = options["config"].with_(**{n: float(v) * SWEEPABLE[n] for n, v in point.items()}).check()
     dev, work = state["dev"], state["work"]
     run_dir = f"results_{os.getpid()}"
-    dev.run(str(work), with_output=False, run_args=pairing_run_args(state["b"], cfg), results_directory=run_dir)
+    device_run(dev, work, state["project"], run_args=pairing_run_args(state["b"], cfg), results_directory=run_dir,
+               what=f"the point {point}")
     check_completed(dev, f"the point {point}")
     try:
         res = _analyse(cfg, state["b"])
