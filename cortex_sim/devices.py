@@ -198,11 +198,75 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
         brian2.get_device().reinit()
         brian2.get_device().activate(build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
+        header = precompiled_header()
+        if header is not None:
+            # one token: Brian2 tests every flag on its own and drops those the compiler refuses
+            prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
+                                                        f"-include{header}"]
     else:
         import brian2cuda  # noqa: F401
 
         _cuda_prefs(compute_capability, quick=quick_compile)
         set_device("cuda_standalone", build_on_run=False)
+
+
+#: the standard headers Brian2's C++ standalone sources include (brianlib, objects, code objects):
+#: parsing them is most of the compile time of a small code object (0.69 s of which 0.46 s go away)
+_PCH_HEADERS = ("algorithm", "cassert", "climits", "cmath", "csignal", "cstdint", "cstdlib", "ctime",
+                "fstream", "iostream", "iterator", "limits", "map", "random", "set", "string", "tuple",
+                "utility", "vector")
+
+
+def precompiled_header():
+    """A header of :data:`_PCH_HEADERS`, precompiled (GCC ``.gch``) for the compiler and flags the
+    next C++ build will use, for Brian2's makefile to ``-include``; None where it cannot be built
+    or ``CORTEX_SIM_NO_PCH=1``.
+
+    Measured on a spike-pair project (43 sources, 2 cores): make 16.5 s without, 8.0 s with it
+    (26.4 to 11.6 CPU-s). Built once per compiler and flag set in ``<cache>/pch/<hash>/`` (1.4 s),
+    under a lock. Standard headers only, included before everything else: the generated code and
+    its numbers do not change. Where the flags of a project differ (its own defines), GCC finds the
+    ``.gch`` unusable and reads the header as text: slower, never wrong.
+    """
+    import json
+
+    from brian2 import prefs
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+    from .cache import toolchain
+
+    if os.environ.get("CORTEX_SIM_NO_PCH") == "1":
+        return None
+    _, args = get_compiler_and_args()
+    flags = [*args, *(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in prefs["codegen.cpp.define_macros"])]
+    if prefs.devices.cpp_standalone.openmp_threads:
+        flags.append("-fopenmp")
+    cxx = os.environ.get("CXX", "g++")   # the compiler Brian2's makefile calls
+    key = hashlib.sha256(json.dumps([cxx, toolchain("cpp")["compiler"], flags, _PCH_HEADERS]).encode()).hexdigest()[:16]
+    folder = cache_root() / "pch" / key
+    header, gch = folder / "cortex_std.h", folder / "cortex_std.h.gch"
+    if header.exists() and gch.exists():
+        return header
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if header.exists() and gch.exists():
+            return header
+        tmp_h = folder / f".cortex_std.h.{os.getpid()}"
+        tmp_h.write_text("// standard headers of Brian2's C++ standalone code, precompiled by cortex_sim\n"
+                         + "".join(f"#include <{h}>\n" for h in _PCH_HEADERS))
+        os.replace(tmp_h, header)
+        tmp = folder / f".cortex_std.h.gch.{os.getpid()}"
+        try:
+            proc = subprocess.run([cxx, *flags, "-x", "c++-header", str(header), "-o", str(tmp)],
+                                  capture_output=True, timeout=300)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            return None
+        os.replace(tmp, gch)
+    return header
 
 
 #: Brian2 preferences that cortex_sim changes (activate, the CUDA set-up, a quick compile, the

@@ -288,3 +288,20 @@ def test_bench_and_learn_jobs_give_the_records_of_their_commands(client, tmp_pat
     acc = [layer["accuracy_mean"] for layer in ref.results[0]["layers"]]
     assert learn.records[0]["best_accuracy"] == pytest.approx(max(acc[1:]), rel=1e-12)
     assert (tmp_path / "l" / "runs").is_dir()                 # each point's checkpoints and readouts
+
+
+@pytest.mark.codegen_independent
+def test_the_store_dataset_holds_every_stored_point(tmp_path):
+    """Issue 24, item 7: a second grid into a store (before: dataset.nc and sweep.png held only the
+    last grid's point, the earlier records stayed in points/ unseen)."""
+    import xarray as xr
+
+    first = run_sweep(TOY, {"x": [5, 1, 3]}, {}, cluster="serial", store=tmp_path)
+    assert first.store_points == 3
+    second = run_sweep(TOY, {"x": [4]}, {}, cluster="serial", store=tmp_path)
+    assert (second.ran, second.points, second.store_points) == (1, 1, 4)
+    assert list(second.dataset["x"].values) == [4]                       # the returned grid: this one
+    with xr.open_dataset(tmp_path / "dataset.nc") as ds:
+        assert list(ds["x"].values) == [1, 3, 4, 5]                       # the store: every point, sorted
+        assert list(ds["y"].values) == [1.0, 9.0, 16.0, 25.0]
+    assert (tmp_path / "sweep.png").exists()

@@ -31,7 +31,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_quantity
-from ..inputs import scheduled_spikes
+from ..inputs import padded_count, padded_rows, scheduled_spikes
 from ..models import build_neuron_group, two_compartment
 from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
 from ..plasticity.clopath import FORMULATIONS, clopath_synapses
@@ -207,20 +207,24 @@ def _build(cfg, neuron, rule, device, record_traces, formulation="event"):
     check_dt(dt, model.params, rule)
     blocks, t_end = _schedule(cfg)
     roles = _roles(cfg)
-    n_neurons = len(roles)
     per = cfg.n_s2 + cfg.n_b
     fibers, apical = _inputs(cfg, blocks, roles)
+    # silent neurons pad the conditions to a multiple of 4 and the spike tables are padded, so
+    # that window and count lists of similar length share one compiled project
+    n_neurons = padded_count(len(roles), PAD_NEURONS)
+    fibers, apical = _pad_inputs(fibers, apical, n_neurons, per)
     G = build_neuron_group(model, n_neurons, name="pair_neurons", dt=dt, plasticity=rule,
                            extra_equations="dI_ap/dt = -I_ap/tau_apical : amp  # apical synaptic current",
                            namespace={"tau_apical": cfg.tau_apical}, accumulator=formulation == "accumulator",
                            delay_impl=_delay_impl(device, formulation))
-    pre = scheduled_spikes(fibers, name="pair_fibers", dt=dt)
+    pre = scheduled_spikes(fibers, name="pair_fibers", dt=dt, n_rows=padded_rows(max(map(len, fibers)) + 1))
     post_idx = np.repeat(np.arange(n_neurons), per)
     syn = clopath_synapses(pre, G, rule, name="pair_basal", dt=dt, voltage=model.voltage,
                            input_gate=model.input_gate, psp_scale=cfg.psp, w0=cfg.w0,
                            delay=cfg.syn_delay, connect=(np.arange(len(fibers)), post_idx),
                            formulation=formulation)
-    ap_group = scheduled_spikes([a if a.size else [] for a in apical], name="pair_apical", dt=dt)
+    ap_group = scheduled_spikes([a if a.size else [] for a in apical], name="pair_apical", dt=dt,
+                                n_rows=padded_rows(max(map(len, apical)) + 1))
     # the apical amplitude is a shared constant so that sweeps can change it without recompiling
     ap_syn = Synapses(ap_group, G, "apical_amp : amp (shared, constant)  # apical current per input",
                       on_pre="I_ap_post += apical_amp", name="pair_apical_syn", clock=shared_clock(dt))
@@ -241,6 +245,16 @@ def _build(cfg, neuron, rule, device, record_traces, formulation="event"):
     handles = dict(spikes=spikes, vmon=vmon, wmon=wmon, trace_mon=trace_mon, ap_group=ap_group,
                    ap_syn=ap_syn, projection=syn)
     return _Built(net, handles, blocks, roles, t_end)
+
+
+#: the pairing network's neurons are padded to a multiple of this (silent neurons)
+PAD_NEURONS = 4
+
+
+def _pad_inputs(fibers, apical, n_neurons, per):
+    """Fibers and apical inputs of ``n_neurons`` neurons: silent ones appended."""
+    extra = n_neurons - len(apical)
+    return fibers + [np.zeros(0)] * (extra * per), apical + [np.zeros(0)] * extra
 
 
 def _delay_impl(device, formulation):
@@ -436,4 +450,5 @@ def _analyse(cfg, b: _Built) -> PairingResult:
     return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
                          epsp(0, all_tests), all_tests, np.asarray(wmon.t / second),
                          np.asarray(wmon.w).mean(axis=0), traces,
-                         {k: v.tolist() for k, v in blocks.items()}, h["projection"].weights())
+                         {k: v.tolist() for k, v in blocks.items()},
+                         h["projection"].weights()[:len(roles) * (cfg.n_s2 + cfg.n_b)])

@@ -114,8 +114,9 @@ class SweepResult:
     dataset_path: str | None
     records: list                       # one per grid point, in grid order (None where failed)
     errors: dict = field(default_factory=dict)   # point key -> error text
-    dataset: object = None              # xarray.Dataset
+    dataset: object = None              # xarray.Dataset of this grid
     figure_path: str | None = None
+    store_points: int = 0               # points in the store's dataset.nc and sweep.png (every stored one)
     wall_s: float = 0.0
     dashboard: str | None = None
     point_list: list = field(default_factory=list)   # the grid points, in grid order
@@ -123,7 +124,7 @@ class SweepResult:
 
     def to_dict(self):
         return {"points": self.points, "ran": self.ran, "skipped": self.skipped, "failed": self.failed,
-                "store": self.store, "dataset": self.dataset_path}
+                "store": self.store, "dataset": self.dataset_path, "store_points": self.store_points}
 
 
 def _version():
@@ -381,9 +382,19 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
                          point_list=points, keys=keys)
     result.dataset = to_dataset(job, names, points, ordered, fields)
     if store is not None:
+        # the store's dataset and figure hold every point stored over these parameters (earlier
+        # grids included), not only this grid's
+        stored = read_store(store).values()
+        same = [r for r in stored if set(r.get("point", {})) == set(names)]
+        store_ds = to_dataset(job, names, [r["point"] for r in same], [r.get("record") for r in same], fields,
+                              sort=True) if same else result.dataset
+        result.store_points = len(same) if same else len(points)
+        if len(same) < len(stored):
+            _log(report, f"{store}/dataset.nc holds the {len(same)} stored points over {', '.join(names)}; "
+                         f"{len(stored) - len(same)} stored points over other parameters are left out")
         result.dataset_path = str(Path(store) / "dataset.nc")
         with atomic_path(result.dataset_path) as tmp:
-            result.dataset.to_netcdf(tmp, engine="scipy")
+            store_ds.to_netcdf(tmp, engine="scipy")
         _write_json(Path(store) / "summary.json", {**result.to_dict(), "job": job.name, "params": names,
                                                    "fields": fields, "errors": errors,
                                                    "wall_s": result.wall_s})
@@ -391,7 +402,7 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
             from ..plotting import save_figure
             from .plots import plot_sweep
 
-            result.figure_path = str(save_figure(plot_sweep(result.dataset, job.plot), Path(store) / "sweep.png"))
+            result.figure_path = str(save_figure(plot_sweep(store_ds, job.plot), Path(store) / "sweep.png"))
     _log(report, f"{job.name}: {result.ran} ran, {result.skipped} from the store, {result.failed} failed, "
                  f"in {result.wall_s:.1f} s")
     return result
@@ -418,12 +429,14 @@ def _log(report, message):
 
 # -- gathering --------------------------------------------------------------------------------------
 
-def to_dataset(job: Job, names, points, records, fields=None):
-    """An ``xarray.Dataset`` of the records: one dimension per swept parameter (in grid order),
-    one variable per numeric output (NaN where a point failed)."""
+def to_dataset(job: Job, names, points, records, fields=None, sort=False):
+    """An ``xarray.Dataset`` of the records: one dimension per swept parameter (in grid order, or
+    sorted with ``sort``), one variable per numeric output (NaN where a point failed or is missing)."""
     import xarray as xr
 
     coords = {n: list(dict.fromkeys(pt[n] for pt in points)) for n in names}
+    if sort:
+        coords = {n: sorted(v) for n, v in coords.items()}
     shape = tuple(len(coords[n]) for n in names)
     outputs = list(dict.fromkeys(k for r in records if r for k, v in r.items()
                                  if isinstance(v, (int, float, bool, np.number)) and k not in names))

@@ -113,11 +113,12 @@ def pairing_run_args(b, cfg):
     from brian2 import second
 
     from ..inputs import spike_table_array
-    from ..protocols.pairing import _inputs, _roles
+    from ..protocols.pairing import _inputs, _pad_inputs, _roles
 
     ap_group, ap_syn = b.handles["ap_group"], b.handles["ap_syn"]
     table_ta = ap_group.namespace["spike_table"]
-    _, apical = _inputs(cfg, b.blocks, _roles(cfg))
+    fibers, apical = _inputs(cfg, b.blocks, _roles(cfg))
+    _, apical = _pad_inputs(fibers, apical, len(ap_group), cfg.n_s2 + cfg.n_b)
     table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=table_ta.values.shape[0])
     return {table_ta: table * second, ap_group.t_next: table[0] * second, ap_syn.apical_amp: cfg.apical_amp}
 
