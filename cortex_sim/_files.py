@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "check_writable_dir", "check_writable_file"]
+__all__ = ["atomic_path", "check_writable_dir", "check_writable_file", "owned_folder"]
 
 
 @contextlib.contextmanager
@@ -77,3 +77,48 @@ def check_writable_file(path, option):
     if path.exists() and not os.access(path, os.W_OK):
         raise ParameterError(f"{option}: got {str(path)!r}, which is not writable; allowed: a writable file")
     return path
+
+
+@contextlib.contextmanager
+def owned_folder(path, option="--out"):
+    """Hold ``path`` for this run: a second run into it meanwhile gets a ParameterError naming the
+    running one (its pid, host and start), instead of both writing the same files.
+
+    An advisory ``fcntl`` lock on ``path/.cortex_sim-run.lock`` (released by the kernel when the
+    process ends, however it ends), with who holds it written inside for the message.
+    """
+    import fcntl
+    import json
+    import socket
+    import time
+
+    from .errors import ParameterError
+
+    path = Path(path)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    lock_path = path / ".cortex_sim-run.lock"
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            try:
+                who = json.loads(lock.read() or "{}")
+            except ValueError:
+                who = {}
+            raise ParameterError(
+                f"{option}: got {str(path)!r}, which another run is writing into (pid {who.get('pid', '?')} on "
+                f"{who.get('host', '?')}, since {who.get('started', '?')}); allowed: a folder no other run uses "
+                "(another --out, or wait for that run to end)") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                               "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        lock.flush()
+        try:
+            yield path
+        finally:   # a run that wrote nothing (bad input found later) leaves no folder behind
+            if created and [p.name for p in path.iterdir()] == [lock_path.name]:
+                lock_path.unlink()
+                path.rmdir()

@@ -242,6 +242,8 @@ def build_parser():
                        help="array backend of the rate rules: numpy (CPU) or cupy (an NVIDIA GPU; pip install "
                             "cupy-cuda12x)")
     learn.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
+    learn.add_argument("--force", action="store_true",
+                       help="discard a study already in --out (checkpoints, results, figures) and start again")
     learn.add_argument("--no-progress", action="store_true", help="no progress bars")
     learn.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     learn.add_argument("--figures", default=None, metavar="DIR", help="folder for figures (default: --out)")
@@ -736,8 +738,9 @@ def _cmd_pairing(args):
 def _cmd_learn(args):
     from pathlib import Path
 
+    from ._files import owned_folder
     from .errors import RunInterrupted
-    from .learning.study import run_study
+    from .learning.study import check_study, run_study
 
     overrides = {}
     if args.t_fix is not None:
@@ -752,17 +755,50 @@ def _cmd_learn(args):
         overrides["eval_repeats"] = args.eval_repeats
     ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
     seeds = args.seed if args.seed else args.seeds
-    if args.resume and not (Path(args.out) / "checkpoints").exists():
-        logging.getLogger("cortex_sim").warning(
-            f"--resume: no checkpoints in {args.out!r}; starting from scratch")
-    try:
-        res = run_study(args.rule, args.dataset, seeds, args.epochs, args.out, preset=args.preset,
-                        data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress and not args.quiet,
-                        max_train_images=args.max_train_images, use_unlabeled=None if args.unlabeled else False,
-                        ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device,
-                        backend=args.backend)
-    except KeyboardInterrupt:
-        raise RunInterrupted(kept=_kept_checkpoints(args.out)) from None
+    if args.resume and args.force:
+        raise CortexSimError("--force: got it with --resume; allowed: one of them (--resume continues the study "
+                             "in --out, --force starts it again)")
+    # what can be checked without data first (bad input is named before the folder's state)
+    check_study(args.rule, args.dataset, seeds, backend=args.backend, ablations=ablations or ("none",),
+                spiking_overrides=overrides)
+    with owned_folder(args.out, "--out"):
+        _refuse_overwrite(Path(args.out), args)
+        if args.resume and not (Path(args.out) / "checkpoints").exists():
+            logging.getLogger("cortex_sim").warning(
+                f"--resume: no checkpoints in {args.out!r}; starting from scratch")
+        try:
+            res = run_study(args.rule, args.dataset, seeds, args.epochs, args.out, preset=args.preset,
+                            data_dir=args.data_dir, resume=args.resume,
+                            progress=not args.no_progress and not args.quiet,
+                            max_train_images=args.max_train_images, use_unlabeled=None if args.unlabeled else False,
+                            ablations=ablations or ("none",), spiking_overrides=overrides, device=args.device,
+                            backend=args.backend)
+        except KeyboardInterrupt:
+            raise RunInterrupted(kept=_kept_checkpoints(args.out)) from None
+        _learn_outputs(args, res)
+
+
+def _refuse_overwrite(out, args):
+    """A study already in ``out`` is never overwritten silently: --resume reuses it, --force
+    discards it (its checkpoints, results and figures), anything else is one line, exit 2."""
+    import shutil
+
+    held = [p for p in ("results.json", "checkpoints") if (out / p).exists()]
+    if not held or args.resume:
+        return
+    if args.force:
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        for name in ("results.json", "readout.md", "readout.png", "spiking_readout.png",
+                     "spiking_receptive_fields.png"):
+            (out / name).unlink(missing_ok=True)
+        return
+    what = "a finished study (results.json)" if "results.json" in held else "the checkpoints of an unfinished study"
+    raise CortexSimError(f"--out: got {str(out)!r}, which holds {what}; allowed: --resume (continue or reuse it), "
+                         "--force (discard it and start again), or another --out")
+
+
+def _learn_outputs(args, res):
+    seeds = args.seed if args.seed else args.seeds
     spiking = "compiles" in res.config
     if args.json:
         keys = ("rule", "dataset", "layers", "layers_grid2x2", "layers_r1", "layers_grid2x2_r1", "eval_repeats",

@@ -72,3 +72,34 @@ def test_learn_json_schema_table_figure_and_resume(capsys, tmp_path):
     # studies run in separate processes are merged from their readout files
     merged = collect_study([tmp_path / "run"], "digits").results
     assert [{k: r[k] for k in res[0]} for r in merged] == res
+
+
+def test_an_out_folder_is_owned_by_one_run_and_a_study_is_never_overwritten_silently(capsys, tmp_path):
+    """Issue 24, item 1. Before: two runs into one --out both exited 0 and results.json held only
+    the second; a finished study re-run without --resume was restarted over its checkpoints."""
+    import os
+
+    from cortex_sim._files import owned_folder
+
+    out = tmp_path / "run"
+    argv = ["--rule", "random", "--dataset", "digits", "--seeds", "1", "--epochs", "1", "--max-train-images", "32",
+            "--out", str(out), "--no-figure", "--json", "--no-progress"]
+    with owned_folder(out):                        # a run writing into the folder (this process holds it)
+        rc, stdout, err = _run(capsys, *argv)
+    assert rc == 2 and stdout == "" and err.count("\n") == 1
+    assert "which another run is writing into" in err and f"pid {os.getpid()}" in err
+    assert not (out / "results.json").exists()
+
+    rc, first, _ = _run(capsys, *argv)             # the folder is free again
+    assert rc == 0 and (out / "results.json").exists()
+    stamp = (out / "results.json").stat().st_mtime_ns
+    rc, stdout, err = _run(capsys, *argv)          # the same command again: refused, nothing touched
+    assert rc == 2 and stdout == "" and err.count("\n") == 1
+    assert "holds a finished study" in err and "--resume" in err and "--force" in err
+    assert (out / "results.json").stat().st_mtime_ns == stamp
+    rc, again, _ = _run(capsys, *argv, "--resume")     # reused: the same numbers
+    assert rc == 0 and json.loads(again)["results"] == json.loads(first)["results"]
+    rc, forced, _ = _run(capsys, *argv, "--force")     # discarded and run again: deterministic, the same numbers
+    assert rc == 0 and json.loads(forced)["results"] == json.loads(first)["results"]
+    rc, _, err = _run(capsys, *argv, "--force", "--resume")
+    assert rc == 2 and "--force" in err and err.count("\n") == 1

@@ -95,6 +95,29 @@ def _aggregate(rows_by_seed):
             for layer in range(acc.shape[1])]
 
 
+def check_study(rules, dataset, seeds, *, backend="numpy", ablations=("none",), spiking_overrides=None):
+    """The checks of :func:`run_study` that need no data: rule, data set, seeds, backend, ablations
+    and their combinations (ParameterError naming the first bad one). Returns (rules, seed list)."""
+    rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
+    for r in rules:
+        check_choice("rule", r, ALL_RULES)
+    check_choice("backend", backend, BACKENDS)
+    seeds = seed_list(seeds)
+    check_choice("dataset", dataset, DATASETS)
+    for a in ablations:
+        check_choice("ablation", a, ABLATIONS)
+    spiking = [r for r in rules if r in SPIKING_RULES]
+    if not spiking and (spiking_overrides or tuple(ablations) != ("none",)):
+        raise ParameterError(f"spiking options: got {sorted(spiking_overrides or {}) or list(ablations)} with rate "
+                             f"rule(s) {', '.join(rules)}; allowed: only with spiking rules ({', '.join(SPIKING_RULES)})")
+    if spiking and dataset == "stl10":
+        raise ParameterError("dataset: got 'stl10' for a spiking rule; allowed: 'digits' or 'mnist5k'")
+    if spiking and backend != "numpy":
+        raise ParameterError(f"backend: got {backend!r} for a spiking rule; allowed: 'numpy' (the spiking "
+                             "learners run on Brian2: use device='cuda' for a GPU)")
+    return rules, seeds
+
+
 def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="cortex_sim_out/learn", *,
               preset=None, data_dir=None, resume=False, progress=True, max_train_images=None,
               use_unlabeled=None, ablations=("none",), spiking_overrides=None, device="cpp", references=True,
@@ -137,24 +160,10 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
     best-layer accuracy over the same seeds with a 95 % confidence interval
     (:func:`paired_comparisons`).
     """
-    rules = parse_rules(rules) if isinstance(rules, str) else tuple(rules)
-    for r in rules:
-        check_choice("rule", r, ALL_RULES)
-    check_choice("backend", backend, BACKENDS)
-    seeds = seed_list(seeds)
-    check_choice("dataset", dataset, DATASETS)
-    for a in ablations:
-        check_choice("ablation", a, ABLATIONS)
+    rules, seeds = check_study(rules, dataset, seeds, backend=backend, ablations=ablations,
+                               spiking_overrides=spiking_overrides)
     spiking = [r for r in rules if r in SPIKING_RULES]
     rate = [r for r in rules if r in RULES]
-    if not spiking and (spiking_overrides or tuple(ablations) != ("none",)):
-        raise ParameterError(f"spiking options: got {sorted(spiking_overrides or {}) or list(ablations)} with rate "
-                             f"rule(s) {', '.join(rules)}; allowed: only with spiking rules ({', '.join(SPIKING_RULES)})")
-    if spiking and dataset == "stl10":
-        raise ParameterError("dataset: got 'stl10' for a spiking rule; allowed: 'digits' or 'mnist5k'")
-    if spiking and backend != "numpy":
-        raise ParameterError(f"backend: got {backend!r} for a spiking rule; allowed: 'numpy' (the spiking "
-                             "learners run on Brian2: use device='cuda' for a GPU)")
     if spiking and not rate:
         return run_spiking_study(spiking, dataset, seeds, out, epochs=epochs, resume=resume, progress=progress,
                                  max_train_images=max_train_images, ablations=ablations,
