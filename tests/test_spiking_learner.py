@@ -278,3 +278,26 @@ def test_json_schema_of_a_spiking_study(tmp_path):
     assert r["mechanism"][0]["score_auc"] == pytest.approx(0.65) and r["eval_repeats"] == 5
     text = markdown_table(res)
     assert "R = 5" in text and "one presentation" in text and "Mechanism" in text
+
+
+@pytest.mark.slow
+def test_a_study_mixing_network_kinds_equals_its_parts(tmp_path):
+    """Issue 20: a study with the burst network, an ablation of it and the stdp-wta network in one
+    process (before: building the stdp-wta network reset Brian2's device and the ablation job then
+    ran the dead burst network: FileNotFoundError and a traceback after two minutes). Its ablation
+    row equals a run of that ablation alone, exactly (every readout and mechanism number)."""
+    common = ["--dataset", "digits", "--seeds", "1", "--epochs", "1", "--max-train-images", "48",
+              "--neurons", "32,64", "--eval-repeats", "1", "--json", "--no-progress", "--no-figure"]
+
+    def learn(out, *argv):
+        proc = subprocess.run([sys.executable, "-m", "cortex_sim.cli", "learn", *argv, *common, "--out", str(out)],
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return {r["rule"]: r for r in json.loads(proc.stdout)["results"]}
+
+    mixed = learn(tmp_path / "mixed", "--rule", "spiking-clapp,stdp-wta", "--ablation", "no-apical")
+    assert set(mixed) == {"spiking-clapp", "spiking-clapp/no-apical", "stdp-wta"}
+    alone = learn(tmp_path / "alone", "--rule", "spiking-clapp", "--ablation", "no-apical")
+    for key in ("layers", "layers_grid2x2", "layers_r1", "mechanism", "reliability"):
+        assert mixed["spiking-clapp/no-apical"][key] == alone["spiking-clapp/no-apical"][key], key
+        assert mixed["spiking-clapp"][key] == alone["spiking-clapp"][key], key
