@@ -96,8 +96,8 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     ff = feedforward_clopath(neurons, inputs, rate=rate_hz * Hz, duration=duration_s * second,
                              drive=drive_pA * pA, w0=0.5, psp=1 * mV, delay=1 * ms, dt=dt, seed=seed,
                              formulation=formulation, neuron="nest", rule="nest", name="bench",
-                             # the ring-buffer function has C++ and NumPy code only
-                             delay_impl="register" if device == "cuda" else None)
+                             # the ring-buffer function has C++ and NumPy code only (runtime: Cython)
+                             delay_impl=None if device == "cpp" else "register")
     t_setup = time.perf_counter() - t0
     info = run_network(ff.net, duration_s * second, device=device,
                        project_name=f"bench_{formulation}_t{threads}" + ("_check" if quick_compile else ""),

@@ -209,8 +209,10 @@ def build_parser():
     sw.add_argument("--cluster-config", default=None, metavar="FILE", help="slurm/pbs options as a YAML mapping")
     sw.add_argument("--print-job-script", action="store_true",
                     help="slurm/pbs: print the batch job script and exit without submitting anything")
+    sw.add_argument("--out", default=os.path.join(OUT_ROOT, "sweep"), metavar="DIR",
+                    help="output folder; the store is DIR/JOB unless --store says otherwise")
     sw.add_argument("--store", default=None, metavar="DIR",
-                    help="result store (default: cortex_sim_out/sweep/JOB): one record per point as it finishes; "
+                    help="result store (default: --out/JOB): one record per point as it finishes; "
                          "points already there are skipped")
     sw.add_argument("--force", action="store_true", help="discard the store's records and run every point")
     sw.add_argument("--processes", type=int, default=None, help="same as --cluster local:N")
@@ -281,6 +283,8 @@ def build_parser():
                     help="with --compile-only: compile without optimisation (a compile check; faster)")
     bc.add_argument("--compute-capability", type=float, default=None,
                     help="CUDA without a GPU: compile for this compute capability (e.g. 9.0)")
+    bc.add_argument("--out", default=os.path.join(OUT_ROOT, "bench"), metavar="DIR",
+                    help="writes DIR/bench_clopath.json, the record the command prints")
     _yes(bc)
 
     cache = sub.add_parser("cache", help="the cache of compiled C++/CUDA projects (CORTEX_SIM_CACHE)")
@@ -497,7 +501,7 @@ def _cmd_sweep(args):
         finally:
             batch.close()
         return
-    store = args.store or os.path.join(OUT_ROOT, "sweep", args.job)
+    store = args.store or os.path.join(args.out, args.job)
     res = run_sweep(args.job, grid, options, cluster=cluster, cluster_options=cluster_options, store=store,
                     force=args.force, report="stderr", figure=not args.no_figure)
     if args.json:
@@ -522,11 +526,18 @@ def _cmd_bench(args):
                         compile_only=args.compile_only, compute_capability=args.compute_capability,
                         quick_compile=args.quick_compile,
                         max_wall_s=None if args.yes else SOFT_LIMIT_S, report="stderr")
+    from ._files import atomic_path
+
+    path = os.path.join(args.out, "bench_clopath.json")
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump({**out, "cortex_sim": _meta(args)}, f, indent=1)
     if args.json:
         _print_json(args, out)
     else:
         for k, v in out.items():
             print(f"{k:14s} {v}")
+        print(f"record: {path}")
 
 
 def _cmd_frequency(args):

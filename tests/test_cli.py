@@ -41,3 +41,17 @@ def test_clamp_json_schema(tmp_path, name):
     assert us[0] == -80 and us[-1] == 0 and len(us) == 9
     assert all(isinstance(r["dw_per_spike"], float) for r in out["rows"])
     assert (tmp_path / "clamp.png").exists()
+
+
+@pytest.mark.standalone
+def test_bench_writes_its_record_under_out(tmp_path):
+    """Issue 24, item 6: `bench` takes --out like every simulation command (before: refused as an
+    unrecognized argument) and writes the record it prints there."""
+    out = tmp_path / "b"
+    proc = subprocess.run([sys.executable, "-m", "cortex_sim", "bench", "clopath", "--neurons", "2", "--inputs", "2",
+                           "--duration", "0.01", "--out", str(out), "--json", "-q"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    stored = json.loads((out / "bench_clopath.json").read_text())
+    assert stored["synapses"] == printed["synapses"] == 4 and stored["mean_weight"] == printed["mean_weight"]

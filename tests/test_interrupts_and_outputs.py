@@ -120,6 +120,8 @@ def test_interrupt_during_a_compile_keeps_the_cache_usable(tmp_path, how):
     (["learn", "--dataset", "digits", "--figures", "FILE"], "--figures"),
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "/proc/x/y"], "--store"),
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "FILE"], "--store"),
+    (["sweep", "pairing", "--param", "apical_delay=0,5", "--out", "/proc/x"], "--out"),   # issue 24, item 6
+    (["bench", "clopath", "--neurons", "2", "--inputs", "2", "--out", "FILE"], "--out"),
     (["bench", "clopath", "--neurons", "1000000", "--inputs", "10000"], "GiB"),  # 1e10 synapses
     (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--neurons", "60000,10"], "GiB"),
     (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--backend", "cupy"], "backend: got 'cupy'"),
