@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import (BuildFailedError, DeviceUnavailableError, RunFailedError, RunInterrupted,
+from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
 
 __all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
@@ -603,6 +603,8 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     # Brian2's progress report costs a clock system call per step in standalone code (measured:
     # 67 s instead of 25 s for the pairing experiment), so standalone runs report by stage instead
     standalone = device != "runtime"
+    if standalone:
+        _check_built_on_this_device(net)
     t_start = float(net.t) if not standalone else 0.0
     net.run(duration, report=None if standalone else report, report_period=10 * brian2.second)
     if device == "runtime":
@@ -651,6 +653,24 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
                    str(project), compiled=compiled, run_dir=str(where))
+
+
+def _check_built_on_this_device(net):
+    """Refuse, in one line, a network built before Brian2's device was reset by a later
+    :func:`activate` (another network's build): its arrays are gone from the device, and running it
+    would fail deep inside Brian2 or read another network's state."""
+    import brian2
+    from brian2.core.variables import ArrayVariable
+
+    arrays = getattr(brian2.get_device(), "arrays", None)
+    if arrays is None:
+        return
+    for obj in net.objects:
+        var = next((v for v in getattr(obj, "variables", {}).values()
+                    if isinstance(v, ArrayVariable) and not getattr(v, "dynamic", False)), None)
+        if var is not None and var not in arrays:
+            raise JobFailedError(f"network {net.name}: its object {obj.name} was built before the simulation device "
+                                 "was reset by another build (activate); build the network again after activate()")
 
 
 def binary_failure(returncode) -> str:

@@ -314,3 +314,18 @@ def test_activation_restores_the_preferences_a_build_changed():
     assert list(prefs.codegen.cpp.include_dirs) == include
     assert prefs.devices.cpp_standalone.run_cmd_unix == run_cmd
     assert prefs.devices.cpp_standalone.openmp_threads == 0
+
+
+def test_a_network_built_before_the_device_was_reset_is_refused_in_one_line():
+    """Issue 20, item 4: another build (activate) resets Brian2's device; a network built before it
+    used to fail deep inside Brian2 ('Cannot retrieve the values of state variables ...')."""
+    from brian2 import Network, NeuronGroup, ms
+
+    from cortex_sim.devices import activate, run_network
+    from cortex_sim.errors import JobFailedError
+
+    activate("cpp")
+    old = Network(NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", name="stale_neurons"), name="stale_net")
+    activate("cpp")                                   # another network's build
+    with pytest.raises(JobFailedError, match="stale_net: its object stale_neurons was built before"):
+        run_network(old, 1 * ms, device="cpp", project_name="stale")
