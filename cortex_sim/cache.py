@@ -58,7 +58,8 @@ def toolchain(device: str) -> dict:
     return tools
 
 
-def _binary(project: Path):
+def binary_path(project: Path):
+    """The project's binary (``main``), or None before its first compile."""
     for name in _BINARIES:
         if (project / name).exists():
             return project / name
@@ -74,7 +75,7 @@ def _read_stamp(project: Path):
 
 def write_stamp(project: Path, device: str) -> None:
     """Record the tool chain and the binary just built (called after a successful compile)."""
-    binary = _binary(project)
+    binary = binary_path(project)
     st = binary.stat() if binary else None
     stamp = {"device": device, **toolchain(device),
              "binary": None if st is None else {"size": st.st_size, "mtime_ns": st.st_mtime_ns}}
@@ -89,7 +90,7 @@ def stale_reason(project: Path, device: str):
     None also for a project that has no binary yet (``make`` builds it). Cheap: one ``stat`` and a
     small JSON file; the tool-chain versions are read once per process.
     """
-    binary = _binary(project)
+    binary = binary_path(project)
     if binary is None:
         return None
     stamp = _read_stamp(project)
@@ -161,7 +162,7 @@ def project_infos(root: Path) -> list:
 
     out = []
     for device, project in _projects(root):
-        reason = stale_reason(project, device) if _binary(project) else "not compiled"
+        reason = stale_reason(project, device) if binary_path(project) else "not compiled"
         out.append({"device": device, "name": project.name, "path": str(project), "size": _size(project),
                     "last_used": _last_used(project), "compiles": compile_count(project),
                     "rebuild": reason or ""})

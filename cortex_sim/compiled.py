@@ -122,12 +122,11 @@ class CompiledProject:
 
         env = {**prefs["devices.cpp_standalone.run_environment_variables"],
                **getattr(dev, "run_environment_variables", {})}
-        import shlex
+        from .devices import make_command
 
         run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
         run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
-        make_cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
-                    *prefs.devices.cpp_standalone.extra_make_args_unix]
+        make_cmd = make_command()
         static = {f.name: f.stat().st_size for f in (work / "static_arrays").iterdir()} if compile else {}
         return cls(project, work, device, ins, outs, {k: str(v) for k, v in env.items()}, run_cmd,
                    bool(compiled), time.perf_counter() - t0, static_arrays=static, make_cmd=make_cmd,

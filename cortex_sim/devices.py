@@ -340,11 +340,20 @@ class RunInfo:
 
 
 def _binary_mtime(project: Path):
-    for name in ("main", "main.exe"):
-        p = project / name
-        if p.exists():
-            return p.stat().st_mtime_ns
-    return None
+    from .cache import binary_path
+
+    binary = binary_path(project)
+    return None if binary is None else binary.stat().st_mtime_ns
+
+
+def make_command():
+    """Brian2's make command with its arguments, as a list (what :func:`make_project` runs)."""
+    import shlex
+
+    from brian2 import prefs
+
+    return [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
+            *prefs.devices.cpp_standalone.extra_make_args_unix]
 
 
 def check_finite(net):
@@ -415,16 +424,12 @@ def make_project(project: Path, *, device="cpp", report=None, make_cmd=None):
     passes the one recorded when it was built, to rebuild a damaged project without Brian2's device.
     Returns ``(compiled, compile_s)``; a successful compile is stamped and counted in compiles.log.
     """
-    import shlex
     import signal
 
     from .cache import write_stamp
 
     if make_cmd is None:
-        from brian2 import prefs
-
-        make_cmd = [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
-                    *prefs.devices.cpp_standalone.extra_make_args_unix]
+        make_cmd = make_command()
     before = _binary_mtime(project)
     t0 = time.perf_counter()
     with open(project / "make.log", "w") as log:
