@@ -225,7 +225,7 @@ def build_parser():
     learn = _add(sub, "learn", "representation learning with CLAPP and its rivals, layer-wise readouts")
     learn.add_argument("--rule", default="clapp", help="clapp | clapp-s | clapp-fb | dfa | pc | bp | random | all, "
                        "spiking-clapp | spiking-clopath | spiking-random | stdp-wta | spiking-clapp-legacy | spiking, "
-                       "or a comma-separated list")
+                       "or a comma-separated list; diehl-cook (Diehl & Cook 2015, mnist5k, alone)")
     learn.add_argument("--dataset", default="mnist5k", help="mnist5k | digits | stl10")
     learn.add_argument("--preset", default=None, help="mnist5k | digits | digits-2layer | mnist5k-2layer | stl10-paper "
                        "(default: the data set's)")
@@ -263,6 +263,12 @@ def build_parser():
     sp.add_argument("--rate-max", type=float, default=None, help="largest input rate of an ON/OFF channel (Hz)")
     sp.add_argument("--lr", type=float, default=None, help="multiplies the Clopath amplitudes A_LTP, A_LTD")
     sp.add_argument("--device", default="cpp", choices=("cpp", "cuda"), help="Brian2 device of the spiking learners")
+    dc = learn.add_argument_group("diehl-cook (--neurons: excitatory neurons, one size or a comma-separated list, "
+                                  "default 100; --epochs default 3)")
+    dc.add_argument("--repeat-train", type=int, default=1, metavar="K",
+                    help="diehl-cook: show the training images K times per epoch (more presentations, same images)")
+    dc.add_argument("--eval-images", type=int, default=None, metavar="N",
+                    help="diehl-cook: evaluate on fixed random subsets of N training and N test images (default: all)")
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -766,6 +772,11 @@ def _cmd_learn(args):
         overrides["eval_repeats"] = args.eval_repeats
     ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
     seeds = args.seed if args.seed else args.seeds
+    if "diehl-cook" in [r.strip() for r in str(args.rule).split(",")]:
+        return _cmd_diehl_cook(args, overrides, ablations, seeds)
+    for name, value in (("--repeat-train", args.repeat_train != 1), ("--eval-images", args.eval_images is not None)):
+        if value:
+            raise CortexSimError(f"{name}: got it with rule {args.rule!r}; allowed: only with --rule diehl-cook")
     if args.resume and args.force:
         raise CortexSimError("--force: got it with --resume; allowed: one of them (--resume continues the study "
                              "in --out, --force starts it again)")
@@ -789,6 +800,72 @@ def _cmd_learn(args):
         _learn_outputs(args, res)
 
 
+def _cmd_diehl_cook(args, overrides, ablations, seeds):
+    """``learn --rule diehl-cook``: the Diehl & Cook study (sizes from --neurons)."""
+    from pathlib import Path
+
+    from ._files import owned_folder
+    from .errors import RunInterrupted
+    from .learning.diehl_cook import DiehlCookConfig
+    from .learning.diehl_cook.study import plot_curve, plot_fields, run_diehl_cook_study
+    from .learning.study import seed_list
+
+    if args.rule.strip() != "diehl-cook":
+        raise CortexSimError(f"--rule: got {args.rule!r}; allowed: diehl-cook alone (its study has its own tables)")
+    unused = [name for name, used in (("--ablation", ablations != ("none",)), ("--eval-repeats", args.eval_repeats),
+                                      ("--t-fix", args.t_fix), ("--rate-max", args.rate_max), ("--lr", args.lr),
+                                      ("--preset", args.preset), ("--backend", args.backend != "numpy"),
+                                      ("--data-dir", args.data_dir)) if used not in (None, False)]
+    if unused:
+        raise CortexSimError(f"{unused[0]}: got it with --rule diehl-cook; allowed: --neurons, --epochs, --seeds/--seed, "
+                             "--max-train-images, --repeat-train, --device, --out, --resume/--force")
+    if args.dataset != "mnist5k":
+        raise CortexSimError(f"--dataset: got {args.dataset!r} for rule 'diehl-cook'; allowed: 'mnist5k' (784 inputs)")
+    sizes = overrides.get("neurons", (100,))
+    for n in sizes:
+        if not 1 <= n <= 6400:
+            raise CortexSimError(f"--neurons: got {n}; allowed: 1 to 6400 excitatory neurons")
+    if args.resume and args.force:
+        raise CortexSimError("--force: got it with --resume; allowed: one of them")
+    changes = {"repeat_train": args.repeat_train, "max_train_images": args.max_train_images,
+               "eval_images": args.eval_images}
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    config = DiehlCookConfig().with_(**changes)
+    seed_list(seeds)
+    with owned_folder(args.out, "--out"):
+        _refuse_overwrite(Path(args.out), args)
+        try:
+            study = run_diehl_cook_study(args.dataset, seeds, args.out, neurons=sizes, config=config,
+                                         resume=args.resume, progress=not args.no_progress and not args.quiet,
+                                         device=args.device, report=None if args.quiet else "stderr")
+        except KeyboardInterrupt:
+            raise RunInterrupted(kept=_kept_checkpoints(args.out)) from None
+    if args.json:
+        _print_json(args, {"results": study.results, "anchors": study.to_dict()["anchors"]})
+    else:
+        from .learning.diehl_cook.study import diehl_cook_table
+
+        print(diehl_cook_table(study))
+        print(f"results: {args.out}/results.json, table: {args.out}/diehl_cook.md")
+    if not args.no_figure:
+        import numpy as np
+
+        from .plotting import save_figure
+
+        figures = args.figures or args.out
+        last = study.per_seed[-1]
+        with np.load(Path(args.out) / "weights" / f"diehl-cook-{last['neurons']}_{args.dataset}_seed{last['seed']}.npz") as z:
+            w = z["w"]
+        paths = [save_figure(plot_curve(study), Path(figures) / "diehl_cook_curve.png"),
+                 save_figure(plot_fields(w, title=f"Diehl & Cook {last['neurons']} neurons, {args.dataset}, seed "
+                                                  f"{last['seed']}, {last['presentations']} presentations: input "
+                                                  f"weights of {min(100, last['neurons'])} of {last['neurons']} "
+                                                  "excitatory neurons"), Path(figures) / "diehl_cook_fields.png")]
+        if not args.json:
+            print("figures: " + ", ".join(map(str, paths)))
+
+
 def _refuse_overwrite(out, args):
     """A study already in ``out`` is never overwritten silently: --resume reuses it, --force
     discards it (its checkpoints, results and figures), anything else is one line, exit 2."""
@@ -800,7 +877,7 @@ def _refuse_overwrite(out, args):
     if args.force:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         for name in ("results.json", "readout.md", "readout.png", "spiking_readout.png",
-                     "spiking_receptive_fields.png"):
+                     "spiking_receptive_fields.png", "diehl_cook.md", "diehl_cook_curve.png", "diehl_cook_fields.png"):
             (out / name).unlink(missing_ok=True)
         return
     what = "a finished study (results.json)" if "results.json" in held else "the checkpoints of an unfinished study"

@@ -114,3 +114,25 @@ def test_a_quick_cuda_compile_leaves_no_flags_for_the_next_build(tmp_path):
     assert "-O0" not in out["first"]["gcc"] and "-O0" not in out["first"]["nvcc"]  # ... and leaves nothing
     assert out["first"] == out["second"]                                          # nothing appended per call
     assert len(out["second"]["inc"]) == len(set(out["second"]["inc"]))
+
+
+@pytest.mark.skipif(_python312() is None, reason="no Python 3.12 for brian2cuda")
+@pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
+                    reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
+def test_diehl_cook_cuda_project_generates(tmp_path):
+    """Issue 23: the Diehl & Cook network (spike-table input, heterogeneous input delays, triplet
+    STDP with the running weight sums, the slot-clock normalisation, lateral inhibition) generates a
+    brian2cuda project for compute capability 9.0 (not run here: no GPU)."""
+    code = ("import json; from cortex_sim.learning.diehl_cook import DiehlCookConfig, DiehlCookNetwork\n"
+            "net = DiehlCookNetwork(DiehlCookConfig(neurons=20, slots=4), device='cuda', generate_only=True, "
+            "compute_capability=9.0)\nprint(json.dumps({'project': str(net.project.project)}))")
+    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    project = Path(json.loads(proc.stdout.strip().splitlines()[-1])["project"])
+    sources = {p.name for p in project.glob("code_objects/*.cu")}
+    for name in ("dc_input_exc_pre_codeobject.cu", "dc_input_exc_post_codeobject.cu", "dc_normalise_codeobject.cu",
+                 "dc_inh_exc_pre_codeobject.cu"):
+        assert name in sources, sorted(sources)
+    assert "sm_90" in (project / "makefile").read_text()
