@@ -67,12 +67,18 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     """
     check_int("neurons", neurons, low=1)
     check_int("inputs", inputs, low=1)
-    check_number("rate", rate_hz, low=0)
     check_number("duration", duration_s, low=0, low_open=True)
     check_int("threads", threads, low=1)
-    check_number("drive", drive_pA)
     check_choice("formulation", formulation, FORMULATIONS)
     check_number("dt", dt_ms, low=0, low_open=True, high=10)
+    # magnitudes a neuron model can mean (issue 24): a Poisson input of at most 1 kHz (and at most
+    # one spike per step), a drive within +-10 nA (an AdEx neuron fires at ~100 Hz with 1 nA)
+    if not 0 <= check_number("rate", rate_hz) <= min(1000.0, 1e3 / dt_ms):
+        raise ParameterError(f"rate: got {rate_hz:g} Hz; allowed: 0 to {min(1000.0, 1e3 / dt_ms):g} Hz (Poisson "
+                             "input rates; at most one spike per time step)")
+    if abs(check_number("drive", drive_pA)) > 10_000:
+        raise ParameterError(f"drive: got {drive_pA:g} pA; allowed: -10000 to 10000 pA (values are in pA: 500 pA "
+                             "= 0.5 nA)")
     check_memory("neurons x inputs", f"{neurons} x {inputs}", neurons * inputs, neurons)
     if quick_compile and not compile_only:
         raise ParameterError("quick_compile: got True without compile_only; allowed: with compile_only (an "

@@ -387,11 +387,27 @@ def _figure_jobs():
     def scaling():
         return plotting.plot_scaling(json.loads((_stored("scaling.json")).read_text()))
 
+    def diehl_cook(what):
+        def make():
+            import numpy as np
+
+            from .learning.diehl_cook.study import DiehlCookStudy, plot_curve, plot_fields
+
+            folder = _stored("diehl_cook_mnist5k")
+            data = json.loads((folder / "results.json").read_text())
+            if what == "curve":
+                return plot_curve(DiehlCookStudy(data["results"], data["per_seed"], data["dataset"], data["config"]))
+            rec = json.loads((folder / "fields.json").read_text())
+            with np.load(folder / "weights" / rec["file"]) as z:
+                return plot_fields(z["w"], title=rec["title"])
+        return make
+
     jobs = {name: sim(name) for name in ("bac", "clamp", "pairing", "frequency", "window")}
     jobs.update({"readout": study("rate_mnist5k"),
                  "spiking_mnist5k_readout": study("spiking_mnist5k"),
                  "spiking_digits_readout": study("spiking_digits"),
-                 "spiking_mnist5k_receptive_fields": fields, "scaling": scaling})
+                 "spiking_mnist5k_receptive_fields": fields, "scaling": scaling,
+                 "diehl_cook_curve": diehl_cook("curve"), "diehl_cook_fields": diehl_cook("fields")})
     return jobs
 
 

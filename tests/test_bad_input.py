@@ -93,6 +93,9 @@ def test_cli_main_returns_2(capsys):
 @pytest.mark.parametrize("argv,word", [
     (["bench", "clopath", "--neurons", "0"], "neurons"),
     (["bench", "clopath", "--rate", "-5"], "rate"),
+    # issue 24 item 3: magnitudes a neuron model cannot mean (kHz typed for Hz, nA typed as pA x 1000)
+    (["bench", "clopath", "--rate", "5000"], "rate: got 5000 Hz"),
+    (["bench", "clopath", "--drive", "5e6"], "drive: got 5e+06 pA"),
     (["bench", "clopath", "--threads", "0"], "threads"),
     (["bench", "clopath", "--formulation", "fast"], "formulation"),
     (["sweep", "pairing", "--param", "theta=1,2"], "sweep parameter"),

@@ -20,7 +20,8 @@ from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
 
-__all__ = ["ANCHORS", "run_diehl_cook_study", "DiehlCookStudy", "diehl_cook_table", "plot_curve", "plot_fields"]
+__all__ = ["ANCHORS", "run_diehl_cook_study", "DiehlCookStudy", "diehl_cook_table", "plot_curve", "plot_fields",
+           "summarise_diehl_cook", "collect_diehl_cook", "write_diehl_cook"]
 
 #: published numbers to set the results beside (voting accuracy on the MNIST test set)
 ANCHORS = {
@@ -125,18 +126,33 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
             per_seed.append(rec)
         if net is not None:
             net.close()
+    study = summarise_diehl_cook(per_seed, dataset, {**json.loads(config.to_json()), "neurons": list(sizes),
+                                                      "compiles": compiles})
+    write_diehl_cook(study, out)
+    return study
+
+
+def _group(rec):
+    """Name of a record's group: diehl-cook-N, with -xK when the training images were repeated."""
+    k = rec["config"].get("repeat_train", 1)
+    return f"diehl-cook-{rec['neurons']}" + (f"-x{k}" if k > 1 else "")
+
+
+def summarise_diehl_cook(per_seed, dataset, config=None):
+    """Aggregate per-seed records (``readouts/*.json``) per network size and repeat count: mean
+    and std over seeds of the accuracies, speeds and the learning curve."""
     results = []
-    for n in sizes:
-        runs = [r for r in per_seed if r["neurons"] == n]
-        entry = {"rule": f"diehl-cook-{n}", "neurons": n, "seeds": len(runs), "seed_list": [r["seed"] for r in runs],
-                 "epochs": runs[0]["config"]["epochs"], "repeat_train": runs[0]["config"]["repeat_train"],
+    for name in dict.fromkeys(_group(r) for r in per_seed):
+        runs = [r for r in per_seed if _group(r) == name]
+        n = runs[0]["neurons"]
+        entry = {"rule": name, "neurons": n, "seeds": len(runs), "seed_list": [r["seed"] for r in runs],
+                 "epochs": runs[0]["config"]["epochs"], "repeat_train": runs[0]["config"].get("repeat_train", 1),
                  "presentations": runs[0]["presentations"], "pixels_linear": runs[0]["pixels_linear"]}
         for key in ("voting", "linear", "images_per_s", "train_s", "eval_images_per_s", "mean_spikes_per_image",
                     "retries"):
             entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([r[key] for r in runs])
-        points = sorted({p["presentations"] for r in runs for p in r["curve"]})
         entry["curve"] = []
-        for p in points:
+        for p in sorted({c["presentations"] for r in runs for c in r["curve"]}):
             vals = [c for r in runs for c in r["curve"] if c["presentations"] == p]
             v, lin = _mean_std([c["voting"] for c in vals]), _mean_std([c["linear"] for c in vals])
             entry["curve"].append({"presentations": p, "seeds": len(vals), "voting_mean": v[0], "voting_std": v[1],
@@ -144,13 +160,26 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
                                    "assign_images": vals[0]["assign_images"]})
         entry["anchors"] = [{"what": w, "accuracy": a} for w, a in ANCHORS.get(n, [])]
         results.append(entry)
-    study = DiehlCookStudy(results, per_seed, dataset, {**json.loads(config.to_json()), "neurons": list(sizes),
-                                                        "compiles": compiles})
+    return DiehlCookStudy(results, per_seed, dataset, config or per_seed[0]["config"])
+
+
+def collect_diehl_cook(folders, dataset="mnist5k"):
+    """A :class:`DiehlCookStudy` from the finished seeds in ``folders`` (studies run in parallel)."""
+    per_seed = [json.loads(p.read_text()) for folder in folders
+                for p in sorted(Path(folder).glob(f"readouts/diehl-cook-*_{dataset}_seed*.json"))]
+    if not per_seed:
+        raise ParameterError(f"folders: no readouts/diehl-cook-*_{dataset}_seed*.json in {list(map(str, folders))}")
+    per_seed.sort(key=lambda r: (r["neurons"], r["config"].get("repeat_train", 1), r["seed"]))
+    return summarise_diehl_cook(per_seed, dataset)
+
+
+def write_diehl_cook(study, out):
+    """results.json and diehl_cook.md in ``out``."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "results.json", study.to_dict())
     with atomic_path(out / "diehl_cook.md") as tmp:
         Path(tmp).write_text(diehl_cook_table(study))
-    return study
 
 
 def diehl_cook_table(study):
@@ -162,15 +191,15 @@ def diehl_cook_table(study):
     for r in study.results:
         pm = lambda k: f"{r[k + '_mean'] * 100:.1f}" + (f" +- {r[k + '_std'] * 100:.1f}" if r["seeds"] > 1 else "")
         anchors = "; ".join(f"{a['what']} {a['accuracy'] * 100:.1f}" for a in r["anchors"]) or "-"
-        lines.append(f"| {r['neurons']} exc + {r['neurons']} inh | {r['seeds']} | {r['epochs']} x {r['repeat_train']} | "
+        lines.append(f"| {r['rule']} ({r['neurons']} exc + {r['neurons']} inh) | {r['seeds']} | {r['epochs']} x {r['repeat_train']} | "
                      f"{r['presentations']} | {pm('voting')} | {pm('linear')} | {r['pixels_linear'] * 100:.1f} | "
                      f"{r['images_per_s_mean']:.1f} | {r['mean_spikes_per_image_mean']:.1f} | {anchors} |")
-    lines += ["", "Learning curve (held-out voting / linear %, mean over seeds; labels assigned from the first "
-              "`assign` training images at intermediate points, from all of them at the end):", "",
+    lines += ["", "Learning curve (held-out voting / linear %, mean over seeds; labels assigned from a fixed random "
+              "subset of `assign` training images at intermediate points, from all of them at the end):", "",
               "| network | presentations | assign | voting % | linear % |", "|---|---|---|---|---|"]
     for r in study.results:
         for c in r["curve"]:
-            lines.append(f"| {r['neurons']} | {c['presentations']} | {c['assign_images']} | "
+            lines.append(f"| {r['rule']} | {c['presentations']} | {c['assign_images']} | "
                          f"{c['voting_mean'] * 100:.1f} | {c['linear_mean'] * 100:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -187,16 +216,16 @@ def plot_curve(study, ax=None):
         col = colours[k % len(colours)]
         x = [c["presentations"] for c in r["curve"]]
         ax.errorbar(x, [c["voting_mean"] * 100 for c in r["curve"]], [c["voting_std"] * 100 for c in r["curve"]],
-                    color=col, marker="o", capsize=3, label=f"{r['neurons']} neurons, voting")
+                    color=col, marker="o", capsize=3, label=f"{r['rule']}, voting")
         ax.errorbar(x, [c["linear_mean"] * 100 for c in r["curve"]], [c["linear_std"] * 100 for c in r["curve"]],
-                    color=col, marker="s", ls="--", capsize=3, label=f"{r['neurons']} neurons, linear readout")
+                    color=col, marker="s", ls="--", capsize=3, label=f"{r['rule']}, linear readout")
         for a in r["anchors"]:
             ax.axhline(a["accuracy"] * 100, color=col, ls=":", lw=1)
-            ax.text(ax.get_xlim()[0] if False else x[0], a["accuracy"] * 100 + 0.4, a["what"], color=col, fontsize=7)
+            ax.text(x[0], a["accuracy"] * 100 + 0.4, a["what"], color=col, fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("training presentations (images shown)")
     ax.set_ylabel("held-out accuracy (%)")
-    seeds = ", ".join(f"{r['neurons']}: {r['seeds']} seeds" for r in study.results)
+    seeds = ", ".join(f"{r['rule']}: {r['seeds']} seed{'s' if r['seeds'] > 1 else ''}" for r in study.results)
     ax.set_title(f"Diehl & Cook 2015 on {study.dataset} ({seeds}; error bars: std over seeds;\n"
                  "dotted: published MNIST anchors with 60 000 training images)", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
