@@ -410,11 +410,28 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
     reason = stale_reason(project, device)
     if reason is not None:
         discard_build(project, reason)
-    _progress(report, f"generating the {device} project in {project} ...")
+    _progress(report, f"code generation: the {device} project in {project} ...")
+    before = _source_mtimes(project)
     dev.build(directory=str(project), compile=False, run=False, with_output=False)
     if not compile:
         return False, 0.0
+    after = _source_mtimes(project)
+    changed = sum(1 for k, v in after.items() if before.get(k) != v)
+    if changed or not (project / "main").exists():
+        _progress(report, f"{changed} generated source file(s) new or changed; compiling (make) ...")
     return make_project(project, device=device, report=report)
+
+
+def _source_mtimes(project: Path):
+    """Modification times of a generated project's sources (Brian2 rewrites only changed files)."""
+    out = {}
+    for pattern in ("*.cpp", "*.h", "*.cu", "*.cuh", "makefile", "code_objects/*", "brianlib/*"):
+        for p in project.glob(pattern):
+            try:
+                out[str(p)] = p.stat().st_mtime_ns
+            except FileNotFoundError:
+                pass
+    return out
 
 
 def make_project(project: Path, *, device="cpp", report=None, make_cmd=None):
