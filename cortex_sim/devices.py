@@ -661,8 +661,9 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
             _progress(report, f"simulating {float(duration):g} s of biological time ...")
             mtime = _binary_mtime(project)
             try:
-                device_run(dev, where, project, run_args=run_args, results_directory=results_directory,
-                           what=f"the {project_name} simulation")
+                with _run_clock(report, project):
+                    device_run(dev, where, project, run_args=run_args, results_directory=results_directory,
+                               what=f"the {project_name} simulation")
                 break
             except RunFailedError as exc:
                 if attempt == 1 or not exc.rebuild_may_help:
@@ -675,6 +676,58 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
                    str(project), compiled=compiled, run_dir=str(where))
+
+
+class _run_clock:
+    """A progress bar (stderr) while a standalone binary runs: elapsed seconds against the wall
+    time of this project's last run (``last_run_s`` in the project folder), shown once the run has
+    taken 5 s. Brian2's own report would cost a clock call per time step in standalone code, so
+    the bar measures time, not simulated steps, and says so."""
+
+    SHOW_AFTER_S = 5.0
+
+    def __init__(self, report, project):
+        self.report, self.file = report, Path(project) / "last_run_s"
+        try:
+            self.expected = float(self.file.read_text())
+        except (OSError, ValueError):
+            self.expected = None
+
+    def __enter__(self):
+        import threading
+
+        self.t0, self.stop = time.perf_counter(), threading.Event()
+        self.thread = None
+        if self.report is not None:
+            self.thread = threading.Thread(target=self._show, daemon=True)
+            self.thread.start()
+        return self
+
+    def _show(self):
+        from tqdm.auto import tqdm
+
+        if self.stop.wait(self.SHOW_AFTER_S):
+            return
+        total = round(self.expected, 1) if self.expected and self.expected > self.SHOW_AFTER_S else None
+        desc = "simulating (wall s; last run took {:.0f} s)".format(self.expected) if total else "simulating (wall s)"
+        with tqdm(total=total, desc=desc, unit="s", leave=False, bar_format=None if total else
+                  "{desc}: {elapsed}") as bar:
+            while not self.stop.wait(0.5):
+                bar.n = round(time.perf_counter() - self.t0, 1)
+                if total:
+                    bar.n = min(bar.n, total)
+                bar.refresh()
+
+    def __exit__(self, kind, exc, tb):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        if kind is None:
+            try:
+                self.file.write_text(f"{time.perf_counter() - self.t0:.3f}\n")
+            except OSError:
+                pass
+        return False
 
 
 def _check_built_on_this_device(net):

@@ -158,3 +158,24 @@ def test_python_m_cortex_sim_version():
 def test_repository_holds_a_license():
     text = (Path(__file__).resolve().parent.parent / "LICENSE").read_text()
     assert text.startswith("MIT License")
+
+
+def test_a_long_standalone_run_shows_a_wall_clock_bar_against_its_last_run(tmp_path, capsys, monkeypatch):
+    """Issue 24 item 4: no silent minute while a binary runs. After SHOW_AFTER_S a bar counts wall
+    seconds (against the last run's time once one is known); the run's time is kept for the next."""
+    import time
+
+    from cortex_sim import devices
+
+    monkeypatch.setattr(devices._run_clock, "SHOW_AFTER_S", 0.05)
+    with devices._run_clock("stderr", tmp_path):
+        time.sleep(0.8)
+    first = capsys.readouterr().err
+    assert "simulating (wall s)" in first
+    assert 0.7 < float((tmp_path / "last_run_s").read_text()) < 5
+    with devices._run_clock("stderr", tmp_path):
+        time.sleep(0.8)
+    assert "last run took" in capsys.readouterr().err
+    with devices._run_clock(None, tmp_path):      # no report: nothing shown
+        time.sleep(0.2)
+    assert capsys.readouterr().err == ""
