@@ -642,7 +642,7 @@ def _cmd_clamp(args):
         yield (f"Clopath preset {args.params}: theta_minus {p['theta_minus_mV']} mV, theta_plus "
                f"{p['theta_plus_mV']} mV; net LTP above {res.params.ltp_threshold_voltage}")
         for row in out["rows"]:
-            yield f"  u = {row['u_clamp_mV']:7.2f} mV   dw/spike = {row['dw_per_spike']:+.6f}"
+            yield f"  u = {row['u_clamp_mV']:7.2f} mV   dw per presynaptic spike = {row['dw_per_spike']:+.6f} (weight units; the weight starts at 0)"
 
     _emit(args, out, res, "clamp", lines)
 

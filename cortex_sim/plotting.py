@@ -104,9 +104,16 @@ def plot_pairing(result, axes=None):
         d = [r["apical_delay_ms"] for r in result.window]
         a.plot(d, [r["epsp_ratio"] for r in result.window], "o-", color="tab:red")
     a.axhline(1, color="k", lw=0.5)
-    a.set_xlabel("apical delay relative to s2 (ms)")
-    a.set_ylabel("EPSP ratio after/before")
-    a.set_title("coincidence window", fontsize=10)
+    controls = (("spike_alone", "s2 alone (control)", "tab:blue"), ("apical_alone", "apical alone (control)", "tab:green"),
+                ("unpaired_pathway", "unpaired pathway (control)", "0.5"))
+    for key, label, color in controls:
+        cond = result.conditions.get(key)
+        if cond is not None and np.isfinite(cond.get("epsp_ratio", np.nan)):
+            a.axhline(cond["epsp_ratio"], color=color, ls="--", lw=1, label=label)
+    a.set_xlabel("apical onset - s2 arrival (ms; > 0: apical after s2)")
+    a.set_ylabel("s1 EPSP ratio after / before")
+    a.set_title("coincidence window (paired, vs apical delay)", fontsize=10)
+    a.legend(fontsize=7)
     a = ax[1, 2]
     if result.counts:
         a.plot([r["n_pairings"] for r in result.counts], [r["epsp_ratio"] for r in result.counts], "o-")
@@ -129,7 +136,8 @@ def plot_frequency(result, ax=None):
                     label=f"model ({getattr(result, 'schedule', 'sjostrom')} schedule), delta t = {dtm:+g} ms")
         data = sorted((k[0], v) for k, v in SJOSTROM_2001.items() if k[1] == dtm)
         ax.errorbar([d[0] for d in data], [d[1][0] for d in data], yerr=[d[1][1] for d in data],
-                    fmt="s", mfc="none", color=color, capsize=3, label=f"Sjöström 2001, {dtm:+g} ms")
+                    fmt="s", mfc="none", color=color, capsize=3,
+                    label=f"Sjöström 2001, {dtm:+g} ms (mean +- s.e.m.)")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("pairing rate (Hz)")
     ax.set_ylabel("relative weight change w/w0 - 1")
@@ -171,12 +179,15 @@ def plot_readout(results, axes=None):
                 continue
             color, marker = _RULE_STYLE.get(r["rule"], (None, "o"))
             layers = [x["layer"] for x in r[key]]
+            n = r.get("seeds", 1)
             ax.errorbar(layers, [100 * x["accuracy_mean"] for x in r[key]],
                         yerr=[100 * x["accuracy_std"] for x in r[key]], color=color, marker=marker,
-                        capsize=3, label=r["rule"])
+                        capsize=3, label=f"{r['rule']} ({n} seed{'s' if n != 1 else ''}, {r.get('epochs', '?')} ep.)")
         ax.set_xlabel("layer (0 = raw pixels)")
         ax.xaxis.set_major_locator(_plt().MaxNLocator(integer=True))
-        ax.set_title(f"{results[0]['dataset']}: {title}", fontsize=9)
+        reps = results[0].get("eval_repeats")
+        ax.set_title(f"{results[0]['dataset']}: {title}" + (f", R = {reps} presentations summed" if reps else "")
+                     + "\nerror bars: std over seeds (none for one seed)", fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("linear readout test accuracy (%)")
     axes[0].legend(fontsize=8)

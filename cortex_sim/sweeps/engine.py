@@ -451,5 +451,10 @@ def to_dataset(job: Job, names, points, records, fields=None, sort=False):
     ds = xr.Dataset({k: (names, v) for k, v in data.items()}, coords=coords)
     for n in names:
         ds[n].attrs["units"] = job.param(n).unit
+    from .plots import VAR_LABELS
+
+    for k in outputs:
+        if k in VAR_LABELS:
+            ds[k].attrs["long_name"] = VAR_LABELS[k]
     ds.attrs.update(job=job.name, cortex_sim=_version(), fields=json.dumps(fields or {}, default=str))
     return ds

@@ -6,9 +6,29 @@ from __future__ import annotations
 import numpy as np
 
 
+#: what a sweep's output fields mean, in words with units (figure axes and colour bars)
+VAR_LABELS = {
+    "spike_alone_epsp_ratio": "s1 EPSP after / before: s2 alone (control)",
+    "paired_epsp_ratio": "s1 EPSP after / before: s2 + apical (paired)",
+    "apical_alone_epsp_ratio": "s1 EPSP after / before: apical alone (control)",
+    "unpaired_pathway_epsp_ratio": "EPSP after / before: unpaired pathway (control)",
+    "paired_spikes_per_trial": "somatic spikes per paired trial",
+    "w_ratio": "weight after / before pairing (w / w0)",
+    "measured_delta_t_ms": "measured spike timing t_post - t_pre (ms)",
+    "run_s": "run time (s)", "compile_s": "compile time (s)", "post_rate_hz": "postsynaptic rate (Hz)",
+    "mean_weight": "mean weight (w_max = 1)", "peak_rss_mb": "peak memory (MB)",
+}
+
+
 def _label(ds, name):
     unit = ds[name].attrs.get("units", "")
     return f"{name} ({unit})" if unit else name
+
+
+def var_label(ds, var):
+    """Words (and unit) for an output field: its ``long_name`` attribute, the table above, or the
+    name with spaces."""
+    return ds[var].attrs.get("long_name") or VAR_LABELS.get(var) or var.replace("_", " ")
 
 
 def plot_sweep(ds, var):
@@ -32,7 +52,7 @@ def plot_sweep(ds, var):
         if not numeric:
             ax.set_xticks(np.arange(len(x)), x, rotation=30)
         ax.set_xlabel(_label(ds, dims[0]))
-        ax.set_ylabel(var)
+        ax.set_ylabel(var_label(ds, var))
         ax.grid(alpha=0.3)
         fig.tight_layout()
         return fig
@@ -52,5 +72,5 @@ def plot_sweep(ds, var):
         ax.set_xlabel(_label(ds, dims[1]))
         if sel:
             ax.set_title(", ".join(f"{d} = {ds[d].values[i]}" for d, i in sel.items()), fontsize=9)
-    fig.colorbar(im, ax=list(axes[0]), label=var)
+    fig.colorbar(im, ax=list(axes[0]), label=var_label(ds, var))
     return fig
