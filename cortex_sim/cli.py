@@ -455,7 +455,7 @@ def _cmd_notebooks(args):
                 from nbclient import NotebookClient
             except ImportError:
                 raise CortexSimError("--execute: nbclient and nbformat are missing; allowed: install the test "
-                                     "extra (pip install -e '.[test]', which ./dev does)") from None
+                                     "extra (pip install -e '.[test]'; ./dev test installs it)") from None
             logging.getLogger("cortex_sim").info(f"executing {path.name} ...")
             nb = nbformat.read(path, as_version=4)
             t0 = time.perf_counter()
