@@ -13,8 +13,8 @@ Brian 1; the facts are listed in the science reference, section 6):
   writes ``dtimer/dt = 100.0 : ms``, which Brian 1 reads as a dimensionless rate of 100 (100 ms
   per ms): the timer opens one step after a spike and the 5 ms refractory period is what limits
   the rate (``timer_rate = 100``, the default). Brian2's example port reads it as 100 ms per
-  second (``timer_rate = 0.1``: 50 ms between spikes of a neuron); measured here, that version
-  learns far worse (see the config's ``timer_rate``);
+  second (``timer_rate = 0.1``: 50 ms between spikes of a neuron); both are measured in
+  benchmarks/RESULTS.md;
 - inhibitory LIF neurons (tau 10 ms, rest -60 mV, threshold -40 mV, reset -45 mV, refractory 2 ms,
   inhibitory reversal -85 mV); excitatory -> inhibitory one to one (weight 10.4), inhibitory ->
   every other excitatory neuron (weight 17);
