@@ -305,3 +305,24 @@ def test_the_store_dataset_holds_every_stored_point(tmp_path):
         assert list(ds["x"].values) == [1, 3, 4, 5]                       # the store: every point, sorted
         assert list(ds["y"].values) == [1.0, 9.0, 16.0, 25.0]
     assert (tmp_path / "sweep.png").exists()
+
+
+def test_a_sweeps_figure_names_its_fields_in_words():
+    """Issue 24 item 8: the sweep figure's axis is 'EPSP after / before ...', not the field name
+    paired_epsp_ratio; the dataset carries the words as long_name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cortex_sim.sweeps.engine import to_dataset
+    from cortex_sim.sweeps.jobs import JOBS
+    from cortex_sim.sweeps.plots import plot_sweep
+
+    points = [{"apical_delay": d} for d in (0.0, 10.0)]
+    records = [{"paired_epsp_ratio": 1.2, "spike_alone_epsp_ratio": 1.0}, {"paired_epsp_ratio": 1.1,
+                                                                         "spike_alone_epsp_ratio": 1.0}]
+    ds = to_dataset(JOBS["pairing"], ["apical_delay"], points, records)
+    assert ds["paired_epsp_ratio"].attrs["long_name"].startswith("s1 EPSP after / before")
+    fig = plot_sweep(ds, "paired_epsp_ratio")
+    ax = fig.axes[0]
+    assert "paired" in ax.get_ylabel() and "_" not in ax.get_ylabel()
+    assert ax.get_xlabel() == "apical_delay (ms)"
