@@ -82,6 +82,7 @@ class CompiledProject:
     static_arrays: dict = field(default_factory=dict)   # file name -> bytes, copied into the run folder
     make_cmd: list = field(default_factory=list)
     digest: str = ""    # of the generated sources and static arrays this binary was built from
+    binary_id: tuple | None = None   # (inode, size) of the run folder's binary when it was linked
 
     @classmethod
     def from_network(cls, net, *, name, device="cpp", inputs=None, outputs=None, report=None, compile=True):
@@ -128,9 +129,12 @@ class CompiledProject:
         run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
         make_cmd = make_command()
         static = {f.name: f.stat().st_size for f in (work / "static_arrays").iterdir()} if compile else {}
-        return cls(project, work, device, ins, outs, {k: str(v) for k, v in env.items()}, run_cmd,
+        made = cls(project, work, device, ins, outs, {k: str(v) for k, v in env.items()}, run_cmd,
                    bool(compiled), time.perf_counter() - t0, static_arrays=static, make_cmd=make_cmd,
                    digest=digest)
+        if compile:
+            made._remember_binary()
+        return made
 
     @staticmethod
     def _input_spec(key):
@@ -235,15 +239,36 @@ class CompiledProject:
             return
         from .cache import stale_reason
 
-        reason = stale_reason(self.project, self.device)
-        if reason is not None:
-            self._rebuild(reason)
+        if self._own_binary_intact() and _generated_digest(self.project) != self.digest:
+            # another run regenerated the project with other constants (and may be compiling it
+            # right now): this process's hard-linked binary is the one built from its own sources
+            pass
+        else:
+            reason = stale_reason(self.project, self.device)
+            if reason is not None:
+                self._rebuild(reason)
         for name, size in self.static_arrays.items():
             dest = self.work / "static_arrays" / name
             if dest.exists() and dest.stat().st_size == size:
                 continue
             self._check_same_generation(f"its static array {name} is missing in {self.work}")
             shutil.copy2(self.project / "static_arrays" / name, dest)
+
+    def _own_binary_intact(self):
+        """The run folder's binary is the file linked when this project was built (same inode and
+        size as then: make writes a new file, a truncation changes the size)."""
+        try:
+            st = (self.work / "main").stat()
+        except FileNotFoundError:
+            return False
+        return self.binary_id is not None and (st.st_ino, st.st_size) == tuple(self.binary_id)
+
+    def _remember_binary(self):
+        try:
+            st = (self.work / "main").stat()
+            self.binary_id = (st.st_ino, st.st_size)
+        except FileNotFoundError:
+            self.binary_id = None
 
     def _rebuild(self, reason):
         """Rebuild the project from its generated sources (no Brian2 state needed), under its lock,
@@ -262,6 +287,7 @@ class CompiledProject:
                 make_project(self.project, device=self.device, make_cmd=self.make_cmd or None)
             (self.work / "main").unlink(missing_ok=True)
             os.link(binary, self.work / "main")
+            self._remember_binary()
 
     def _check_same_generation(self, reason):
         """The project folder still holds the sources and static arrays this binary was built from

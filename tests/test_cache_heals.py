@@ -157,6 +157,38 @@ def test_a_deleted_static_array_of_a_compiled_project_is_restored(cache_env):
     proj.close()
 
 
+def test_a_project_regenerated_with_other_constants_does_not_stop_a_process_running_it(cache_env):
+    """Two studies of one structure with different constants share a project folder; while the
+    second regenerates and compiles it (the binary is 0 bytes mid-link), the first keeps running
+    its own hard-linked binary and gets its own results (before: 'not the one make produced ...
+    regenerated since by another run', the study stopped)."""
+    from brian2 import NeuronGroup, Network, SpikeMonitor, ms
+
+    from cortex_sim.compiled import CompiledProject
+    from cortex_sim.devices import activate, shared_clock
+
+    def build(drive):
+        activate("cpp")
+        G = NeuronGroup(1, "dv/dt = (drive - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0", method="euler",
+                        name="tiny_const_neurons", clock=shared_clock(0.1 * ms), namespace={"drive": drive})
+        sm = SpikeMonitor(G, name="tiny_const_spikes")
+        net = Network(G, sm, name="tiny_const_net")
+        net.run(100 * ms)
+        return CompiledProject.from_network(net, name="tiny_const", outputs={"t": sm.t})
+
+    a = build(1.5)
+    first = a.run({})["t"]
+    b = build(3.0)                                    # same structure, other constant: same folder
+    assert b.project == a.project and b.digest != a.digest
+    binary = a.project / "main"
+    binary.unlink()
+    binary.write_bytes(b"")                           # what the other process's make leaves mid-link
+    np.testing.assert_array_equal(a.run({})["t"], first)
+    assert len(first) > 0
+    a.close()
+    b.close()
+
+
 def _kill_binary_when_running(project, sig, stop):
     """Kill the project's binary (a process working in the project or one of its run folders) once it runs."""
     while not stop.is_set():
