@@ -138,6 +138,14 @@ def _group(rec):
     return f"diehl-cook-{rec['neurons']}" + (f"-x{k}" if k > 1 else "")
 
 
+def _nominal(point, rec):
+    """The curve point a measurement belongs to: the end of training, or the largest of the
+    config's points it reached (a point is measured at the first chunk end past it)."""
+    if point is rec["curve"][-1]:
+        return rec["presentations"]
+    return max((p for p in rec["config"]["curve"] if p <= point["presentations"]), default=point["presentations"])
+
+
 def summarise_diehl_cook(per_seed, dataset, config=None):
     """Aggregate per-seed records (``readouts/*.json``) per network size and repeat count: mean
     and std over seeds of the accuracies, speeds and the learning curve."""
@@ -152,11 +160,16 @@ def summarise_diehl_cook(per_seed, dataset, config=None):
                     "retries"):
             entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([r[key] for r in runs])
         entry["curve"] = []
-        for p in sorted({c["presentations"] for r in runs for c in r["curve"]}):
-            vals = [c for r in runs for c in r["curve"] if c["presentations"] == p]
+        points = {}
+        for r in runs:
+            for c in r["curve"]:
+                points.setdefault(_nominal(c, r), []).append(c)
+        for p in sorted(points):
+            vals = points[p]
             v, lin = _mean_std([c["voting"] for c in vals]), _mean_std([c["linear"] for c in vals])
             entry["curve"].append({"presentations": p, "seeds": len(vals), "voting_mean": v[0], "voting_std": v[1],
                                    "linear_mean": lin[0], "linear_std": lin[1],
+                                   "presentations_measured": [c["presentations"] for c in vals],
                                    "assign_images": vals[0]["assign_images"]})
         entry["anchors"] = [{"what": w, "accuracy": a} for w, a in ANCHORS.get(n, [])]
         results.append(entry)
@@ -199,8 +212,9 @@ def diehl_cook_table(study):
               "| network | presentations | assign | voting % | linear % |", "|---|---|---|---|---|"]
     for r in study.results:
         for c in r["curve"]:
+            sd = lambda k: f" +- {c[k] * 100:.1f}" if c["seeds"] > 1 else ""
             lines.append(f"| {r['rule']} | {c['presentations']} | {c['assign_images']} | "
-                         f"{c['voting_mean'] * 100:.1f} | {c['linear_mean'] * 100:.1f} |")
+                         f"{c['voting_mean'] * 100:.1f}{sd('voting_std')} | {c['linear_mean'] * 100:.1f}{sd('linear_std')} |")
     return "\n".join(lines) + "\n"
 
 
