@@ -202,3 +202,28 @@ def test_bad_cli_input_is_one_line_and_exit_2(capsys, tmp_path, argv, match):
     out, err = capsys.readouterr()
     assert rc == 2 and out == ""
     assert err.count("\n") == 1 and match in err, err
+
+
+def test_learn_diehl_cook_writes_results_table_figures_and_reuses_finished_seeds(capsys, tmp_path):
+    """The CLI study end to end on a tiny schedule: JSON schema, the table with the anchors, the
+    learning-curve and weight figures; --resume reads a finished seed back without training."""
+    import json
+
+    out = tmp_path / "dc"
+    argv = ["learn", "--rule", "diehl-cook", "--neurons", "20", "--epochs", "1", "--max-train-images", "40",
+            "--eval-images", "50", "--seeds", "1", "--out", str(out), "--no-progress", "--json"]
+    assert main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    r = res["results"][0]
+    assert r["rule"] == "diehl-cook-20" and r["seeds"] == 1 and r["presentations"] == 40
+    assert 0 <= r["voting_mean"] <= 1 and 0 <= r["linear_mean"] <= 1 and r["images_per_s_mean"] > 0
+    assert r["curve"][-1]["presentations"] == 40 and r["curve"][-1]["assign_images"] == 50
+    for name in ("results.json", "diehl_cook.md", "diehl_cook_curve.png", "diehl_cook_fields.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "| diehl-cook-20 (20 exc + 20 inh) | 1 | 1 x 1 | 40 |" in (out / "diehl_cook.md").read_text()
+    stamp = (out / "readouts" / "diehl-cook-20_mnist5k_seed0.json").stat().st_mtime_ns
+    assert main([*argv, "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["voting_mean"] == r["voting_mean"]
+    assert (out / "readouts" / "diehl-cook-20_mnist5k_seed0.json").stat().st_mtime_ns == stamp
+    assert main(argv) == 2                               # a finished study is not overwritten silently
+    assert "--resume" in capsys.readouterr().err

@@ -44,8 +44,8 @@ class DiehlCookConfig:
         Training images whose responses assign the labels at the intermediate curve points (the
         final evaluation uses every training image).
     eval_images : int or None
-        Final evaluation on fixed random subsets of at most this many training (label assignment,
-        readout fit) and test images (None: all of them; smaller for quick checks).
+        Final evaluation on fixed random, class-balanced subsets of at most this many training
+        (label assignment, readout fit; at least 50: the readout validates on a fifth of them) and test images (None: all of them; smaller for quick checks).
     """
 
     neurons: int = 100
@@ -113,9 +113,9 @@ class DiehlCookConfig:
         if list(curve) != sorted(set(curve)):
             raise ParameterError(f"curve: got {curve}; allowed: increasing presentation counts")
         object.__setattr__(self, "curve", curve)
-        check_int("curve_assign_images", self.curve_assign_images, low=10)
+        check_int("curve_assign_images", self.curve_assign_images, low=50)
         if self.eval_images is not None:
-            check_int("eval_images", self.eval_images, low=10)
+            check_int("eval_images", self.eval_images, low=50)   # the readout validates on a fifth: 10 classes
 
     def with_(self, **changes):
         """A copy with ``changes`` (checked)."""

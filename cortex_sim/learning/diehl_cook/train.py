@@ -39,6 +39,18 @@ def image_rates(images, intensity=1.0):
     return x * (255.0 / 8.0) * intensity
 
 
+def balanced_subset(indices, labels, k):
+    """A fixed random subset of ``k`` of ``indices`` with the classes as equal as possible (the
+    data sets' indices are ordered by class, so a prefix would hold a few classes only)."""
+    indices = np.asarray(indices)
+    perm = indices[np.random.default_rng(0).permutation(len(indices))]
+    y = np.asarray(labels)[perm]
+    rank = np.zeros(len(perm), int)
+    for c in np.unique(y):
+        rank[y == c] = np.arange(np.sum(y == c))
+    return np.sort(perm[np.argsort(rank, kind="stable")[:k]])
+
+
 def assign_labels(counts, labels, n_classes=N_CLASSES):
     """The authors' label assignment: each neuron gets the class with the highest mean response
     (spikes per image of that class); a neuron that never fired gets -1 (no vote)."""
@@ -152,8 +164,7 @@ def evaluate_diehl_cook(net, state, ds, config, seed, *, assign_images=None, tag
 
     rates = image_rates(ds.images)
     assign_images = config.eval_images if assign_images is None else assign_images
-    # fixed random subsets: the data sets' indices are ordered by class
-    train, test = (part if k is None else part[np.sort(np.random.default_rng(0).permutation(len(part))[:k])]
+    train, test = (part if k is None else balanced_subset(part, ds.labels, k)
                    for part, k in ((ds.train, assign_images), (ds.test, config.eval_images)))
     out = {}
     for name, idx, key in (("train", train, 0), ("test", test, 1)):
