@@ -156,9 +156,9 @@ def test_resume_after_an_interrupt_gives_identical_weights(small_net, mnist, tmp
         train_diehl_cook(mnist, cfg, 2, net=small_net, checkpoint=tmp_path / "b.npz", resume=True, progress=False)
 
 
-# measured over seeds 0-4 with these settings (2026-12-07, 2-core vm): untrained voting 16-24 %, after
-# 300 training images 41-50 %; the gain 0.20 to 0.29 (mean 0.24), linear readout 33-37 % -> 52-61 %.
-# The margin asserted is half the smallest gain measured.
+# measured over seeds 0-4 with these settings (2026-12-07, 2-core vm, class-balanced evaluation
+# subsets): untrained voting 17-24 %, after 300 training images 40-48 %; the gain 0.18 to 0.28 (mean
+# 0.23); linear readout 33-39 % -> 51-63 %. The margin asserted is about half the smallest gain.
 TINY = dict(**SMALL, epochs=1, max_train_images=300, curve=(), eval_images=300)
 
 
