@@ -26,6 +26,15 @@ def _python312():
     return None
 
 
+def _cuda_python(code, tmp_path, timeout=600):
+    """Run ``code`` in the cuda environment with a cache of its own; the JSON of its last line."""
+    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 @pytest.mark.skipif(_python312() is None, reason="no Python 3.12 for brian2cuda")
@@ -105,11 +114,7 @@ def test_a_quick_cuda_compile_leaves_no_flags_for_the_next_build(tmp_path):
             "activate('cuda', compile_only=True, compute_capability=9.0); first = state()\n"
             "activate('cuda', compile_only=True, compute_capability=9.0); second = state()\n"
             "print(json.dumps({'quick': quick, 'first': first, 'second': second}))")
-    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
-    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = _cuda_python(code, tmp_path, timeout=300)
     assert "-O0" in out["quick"]["gcc"] and "-O0" in out["quick"]["nvcc"]          # the check compiles quick
     assert "-O0" not in out["first"]["gcc"] and "-O0" not in out["first"]["nvcc"]  # ... and leaves nothing
     assert out["first"] == out["second"]                                          # nothing appended per call
@@ -126,11 +131,7 @@ def test_diehl_cook_cuda_project_generates(tmp_path):
     code = ("import json; from cortex_sim.learning.diehl_cook import DiehlCookConfig, DiehlCookNetwork\n"
             "net = DiehlCookNetwork(DiehlCookConfig(neurons=20, slots=4), device='cuda', generate_only=True, "
             "compute_capability=9.0)\nprint(json.dumps({'project': str(net.project.project)}))")
-    env = dict(os.environ, CORTEX_SIM_CACHE=str(tmp_path / "cache"))
-    proc = subprocess.run([str(ROOT / ".venv-cuda" / "bin" / "python"), "-c", code], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    project = Path(json.loads(proc.stdout.strip().splitlines()[-1])["project"])
+    project = Path(_cuda_python(code, tmp_path)["project"])
     sources = {p.name for p in project.glob("code_objects/*.cu")}
     for name in ("dc_input_exc_pre_codeobject.cu", "dc_input_exc_post_codeobject.cu", "dc_normalise_codeobject.cu",
                  "dc_inh_exc_pre_codeobject.cu"):
