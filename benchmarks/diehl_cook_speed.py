@@ -60,8 +60,8 @@ def time_runtime(n, images, dt_ms, x):
     net, inp, ee, spikes = runtime_network(n, dt_ms)
 
     def show(img):
-        w = np.asarray(ee.w[:]).reshape(784, n)
-        ee.w[:] = (w * (78.0 / w.sum(axis=0))).ravel()
+        wm = np.asarray(ee.w[:]).reshape(784, n)
+        ee.w[:] = (wm * (78.0 / wm.sum(axis=0))).ravel()
         before = spikes.count[:].copy()
         inp.rates = x[img] * 2 * Hz
         net.run(350 * ms)
@@ -92,7 +92,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--neurons", type=int, nargs="+", default=[100, 400])
     p.add_argument("--images", type=int, default=200, help="images of the compiled run")
-    p.add_argument("--runtime-images", type=int, default=20, help="images of each runtime-device run")
+    p.add_argument("--runtime-images", type=int, default=10, help="images of each runtime-device run")
     a = p.parse_args()
     ds = load_dataset("mnist5k")
     x = ds.images[ds.train].reshape(len(ds.train), -1) * 255 / 8
