@@ -327,11 +327,36 @@ def _check_budget(args, neurons, simulated_s, what):
 
 
 def _meta(args):
-    """What a JSON result carries about how it was made."""
+    """What a JSON result carries about how it was made: the command, its parameters and the unit of
+    every parameter that has one (from the option's help)."""
     skip = {"json", "group", "command", "verbose", "quiet", "yes"}
     params = {k: v for k, v in sorted(vars(args).items()) if k not in skip}
     cmd = " ".join(x for x in (args.group, getattr(args, "command", None)) if x)
-    return {"version": __version__, "command": cmd, "parameters": params}
+    units = _option_units().get(tuple(cmd.split()), {})
+    return {"version": __version__, "command": cmd, "parameters": params,
+            "units": {k: u for k, u in units.items() if k in params}}
+
+
+def _option_units():
+    """{(group, command): {dest: unit}} read from the options' help texts, e.g. '(ms)', '(Hz)'."""
+    import re
+
+    if "_units" not in _option_units.__dict__:
+        rx = re.compile(r"^s between|\((ms|s|Hz|pA|nA|mV)\b")
+        found = {}
+
+        def walk(parser, path):
+            for a in parser._actions:
+                if isinstance(a, argparse._SubParsersAction):
+                    for name, sp in a.choices.items():
+                        walk(sp, path + (name,))
+                elif a.help and a.dest != "help":
+                    m = rx.search(a.help)
+                    if m:
+                        found.setdefault(path, {})[a.dest] = m.group(1) or "s"
+        walk(build_parser(), ())
+        _option_units._units = found
+    return _option_units._units
 
 
 def _print_json(args, out):

@@ -26,6 +26,8 @@ def test_bac_json_and_figure(tmp_path):
     out = json.loads(proc.stdout)
     assert set(out) == {"soma_only", "apical_only", "paired", "cortex_sim"}
     assert out["cortex_sim"]["command"] == "neuron bac" and out["cortex_sim"]["parameters"]["soma_amp"] == 1.9
+    # issue 24 item 8: the parameters' units travel with them
+    assert out["cortex_sim"]["units"] == {"dt": "ms", "apical_delay": "ms", "soma_amp": "nA", "apical_amp": "nA"}
     assert [out[c]["n_spikes"] for c in ("soma_only", "apical_only")] == [1, 0]
     assert out["paired"]["n_spikes"] >= 2 and out["paired"]["plateau_ms"] > 0
     assert (tmp_path / "bac.png").stat().st_size > 10_000
