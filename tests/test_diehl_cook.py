@@ -227,3 +227,9 @@ def test_learn_diehl_cook_writes_results_table_figures_and_reuses_finished_seeds
     assert (out / "readouts" / "diehl-cook-20_mnist5k_seed0.json").stat().st_mtime_ns == stamp
     assert main(argv) == 2                               # a finished study is not overwritten silently
     assert "--resume" in capsys.readouterr().err
+
+
+def test_the_readmes_diehl_cook_figures_replot_from_the_stored_results(tmp_path, capsys):
+    assert main(["figures", "--only", "diehl_cook_curve,diehl_cook_fields", "--out", str(tmp_path)]) == 0
+    for name in ("diehl_cook_curve.png", "diehl_cook_fields.png"):
+        assert (tmp_path / name).stat().st_size > 20_000
