@@ -226,6 +226,7 @@ def plot_curve(study, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    drawn = set()   # the anchors of a network size, once (in the colour of its first group)
     for k, r in enumerate(study.results):
         col = colours[k % len(colours)]
         x = [c["presentations"] for c in r["curve"]]
@@ -233,6 +234,9 @@ def plot_curve(study, ax=None):
                     color=col, marker="o", capsize=3, label=f"{r['rule']}, voting")
         ax.errorbar(x, [c["linear_mean"] * 100 for c in r["curve"]], [c["linear_std"] * 100 for c in r["curve"]],
                     color=col, marker="s", ls="--", capsize=3, label=f"{r['rule']}, linear readout")
+        if r["neurons"] in drawn:
+            continue
+        drawn.add(r["neurons"])
         for a in r["anchors"]:
             ax.axhline(a["accuracy"] * 100, color=col, ls=":", lw=1)
             ax.text(x[0], a["accuracy"] * 100 + 0.4, a["what"], color=col, fontsize=7)
