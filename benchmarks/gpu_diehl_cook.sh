@@ -4,12 +4,7 @@
 # trains 400 and 1600 excitatory neurons on 400 mnist5k images (8 chunks of 50) on the cuda device
 # and prints images per second and the compile time (the CPU numbers are in benchmarks/RESULTS.md).
 # Output: $OUT/gpu_diehl_cook.jsonl and $OUT/log. About 2 min of compiles and 2 min of runs.
-set -uo pipefail
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 3
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 CORTEX_SIM_CACHE=/tmp/cortex_cache
-nvidia-smi -L
+source "$(dirname "$0")/gpu_env.sh"
 for n in 400 1600; do
 python3 - "$n" >> "$OUT/gpu_diehl_cook.jsonl" 2>> "$OUT/log" <<'PY' || echo "run $n failed" >> "$OUT/log"
 import json, sys, time

@@ -7,12 +7,7 @@
 #   2. the same learner with 1000 + 1000 neurons (1.2 M plastic basal and 2 M prediction synapses),
 #      one chunk of 24 images.
 # Output: JSON lines in $OUT/gpu_spiking.jsonl, the states in $OUT/*.npz, the log in $OUT/log.
-set -uo pipefail
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 3
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 CORTEX_SIM_CACHE=/tmp/cortex_cache
-nvidia-smi -L
+source "$(dirname "$0")/gpu_env.sh"
 B="python3 benchmarks/spiking_learner.py --device cuda --dataset digits --json"
 $B --max-train-images 48 --eval-images 8 --save-state "$OUT/cuda_digits_state.npz" \
    >> "$OUT/gpu_spiking.jsonl" 2>> "$OUT/log" || echo "run 1 failed" >> "$OUT/log"
