@@ -162,7 +162,7 @@ def test_resume_after_an_interrupt_gives_identical_weights(small_net, mnist, tmp
 TINY = dict(**SMALL, epochs=1, max_train_images=300, curve=(), eval_images=300)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [1])   # one seed in the suite (16 s); the margin's basis is 5 seeds above
 def test_a_tiny_training_run_beats_the_untrained_network(small_net, mnist, seed):
     cfg = DiehlCookConfig(**TINY)
     before = evaluate_diehl_cook(small_net, small_net.initial_state(seed), mnist, cfg, seed)

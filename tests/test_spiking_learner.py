@@ -286,7 +286,7 @@ def test_a_study_mixing_network_kinds_equals_its_parts(tmp_path):
     process (before: building the stdp-wta network reset Brian2's device and the ablation job then
     ran the dead burst network: FileNotFoundError and a traceback after two minutes). Its ablation
     row equals a run of that ablation alone, exactly (every readout and mechanism number)."""
-    common = ["--dataset", "digits", "--seeds", "1", "--epochs", "1", "--max-train-images", "48",
+    common = ["--dataset", "digits", "--seeds", "1", "--epochs", "1", "--max-train-images", "24",
               "--neurons", "32,64", "--eval-repeats", "1", "--json", "--no-progress", "--no-figure"]
 
     def learn(out, *argv):
