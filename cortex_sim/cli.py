@@ -813,14 +813,14 @@ def _cmd_learn(args):
         overrides["eval_repeats"] = args.eval_repeats
     ablations = tuple(a.strip() for a in args.ablation.split(",") if a.strip())
     seeds = args.seed if args.seed else args.seeds
+    if args.resume and args.force:
+        raise CortexSimError("--force: got it with --resume; allowed: one of them (--resume continues the study "
+                             "in --out, --force starts it again)")
     if "diehl-cook" in [r.strip() for r in str(args.rule).split(",")]:
         return _cmd_diehl_cook(args, overrides, ablations, seeds)
     for name, value in (("--repeat-train", args.repeat_train != 1), ("--eval-images", args.eval_images is not None)):
         if value:
             raise CortexSimError(f"{name}: got it with rule {args.rule!r}; allowed: only with --rule diehl-cook")
-    if args.resume and args.force:
-        raise CortexSimError("--force: got it with --resume; allowed: one of them (--resume continues the study "
-                             "in --out, --force starts it again)")
     # what can be checked without data first (bad input is named before the folder's state)
     check_study(args.rule, args.dataset, seeds, backend=args.backend, ablations=ablations or ("none",),
                 spiking_overrides=overrides)
@@ -866,8 +866,6 @@ def _cmd_diehl_cook(args, overrides, ablations, seeds):
     for n in sizes:
         if not 1 <= n <= 6400:
             raise CortexSimError(f"--neurons: got {n}; allowed: 1 to 6400 excitatory neurons")
-    if args.resume and args.force:
-        raise CortexSimError("--force: got it with --resume; allowed: one of them")
     changes = {"repeat_train": args.repeat_train, "max_train_images": args.max_train_images,
                "eval_images": args.eval_images}
     if args.epochs is not None:

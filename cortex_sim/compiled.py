@@ -239,14 +239,11 @@ class CompiledProject:
             return
         from .cache import stale_reason
 
-        if self._own_binary_intact() and _generated_digest(self.project) != self.digest:
-            # another run regenerated the project with other constants (and may be compiling it
-            # right now): this process's hard-linked binary is the one built from its own sources
-            pass
-        else:
-            reason = stale_reason(self.project, self.device)
-            if reason is not None:
-                self._rebuild(reason)
+        reason = stale_reason(self.project, self.device)
+        # a stale project that another run regenerated with other constants (and may be compiling
+        # right now) is not this process's: its hard-linked binary, built from its own sources, runs
+        if reason is not None and not (self._own_binary_intact() and _generated_digest(self.project) != self.digest):
+            self._rebuild(reason)
         for name, size in self.static_arrays.items():
             dest = self.work / "static_arrays" / name
             if dest.exists() and dest.stat().st_size == size:

@@ -417,7 +417,9 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
         return False, 0.0
     after = _source_mtimes(project)
     changed = sum(1 for k, v in after.items() if before.get(k) != v)
-    if changed or not (project / "main").exists():
+    from .cache import binary_path
+
+    if changed or binary_path(project) is None:
         _progress(report, f"{changed} generated source file(s) new or changed; compiling (make) ...")
     return make_project(project, device=device, report=report)
 

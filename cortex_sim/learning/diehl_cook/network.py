@@ -43,8 +43,6 @@ the intensity raised by 1) is applied by the training driver (:mod:`.train`), on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ...compiled import CompiledProject
@@ -104,13 +102,6 @@ def slot_spike_table(rates, t_slot_s, t_image_s, dt_s, rng, n_rows):
     return table
 
 
-@dataclass(frozen=True)
-class _Sizes:
-    n: int
-    slots: int
-    n_rows: int
-
-
 class DiehlCookNetwork:
     """The compiled Diehl & Cook network of ``config.neurons`` excitatory and as many inhibitory
     neurons; one run of its binary shows ``config.slots`` images.
@@ -132,11 +123,11 @@ class DiehlCookNetwork:
         self.dt = c.dt_ms * 1e-3
         self.t_slot = (c.t_image_ms + c.t_rest_ms) * 1e-3
         self.t_image = c.t_image_ms * 1e-3
-        self.sizes = _Sizes(c.neurons, c.slots, table_rows(c.slots, self.t_image))
+        self.slots, self.n_rows = c.slots, table_rows(c.slots, self.t_image)
         n, step = c.neurons, c.dt_ms * ms
         clock = shared_clock(step)
         slot_clock = stable_clock(self.t_slot * second, "dc_slot_clock")
-        table = TimedArray(np.full((self.sizes.n_rows, N_INPUT), NEVER_S) * second, dt=1 * second,
+        table = TimedArray(np.full((self.n_rows, N_INPUT), NEVER_S) * second, dt=1 * second,
                            name="dc_input_table")
         inp = NeuronGroup(N_INPUT, "t_next : second  # time of the next input spike\n"
                                    "k_spike : 1  # spikes emitted so far",
@@ -189,7 +180,7 @@ class DiehlCookNetwork:
         ie.connect(condition="i != j")
         spikes = SpikeMonitor(exc, name="dc_exc_spikes")
         net = Network(inp, exc, inh, ee, ei, ie, spikes, name="diehl_cook")
-        net.run(self.sizes.slots * self.t_slot * second)
+        net.run(self.slots * self.t_slot * second)
         self._inputs = {"table": table, "t_next": inp.t_next, "w": ee.w, "wsum": exc.wsum, "theta": exc.theta,
                         "v": exc.v, "timer": exc.timer, "theta_rate": exc.theta_rate, "theta_plus": exc.theta_plus,
                         "eta_dep": ee.eta_dep, "eta_pot": ee.eta_pot, "norm_on": exc.norm_on}
@@ -201,14 +192,6 @@ class DiehlCookNetwork:
         if compile_only or generate_only:
             self.project.close()
         self._inputs = None
-
-    @property
-    def slots(self):
-        return self.sizes.slots
-
-    @property
-    def n_rows(self):
-        return self.sizes.n_rows
 
     def initial_state(self, seed):
         """The authors' initial state: input weights (U(0, 1) + 0.01) x 0.3 from ``seed``, thresholds

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..._files import atomic_path
 from ...errors import ParameterError, check_int
+from ..study import _write_json, _write_state
 from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
@@ -42,13 +43,6 @@ class DiehlCookStudy:
     def to_dict(self):
         return {"results": self.results, "per_seed": self.per_seed, "dataset": self.dataset, "config": self.config,
                 "anchors": {str(k): [{"what": w, "accuracy": a} for w, a in v] for k, v in ANCHORS.items()}}
-
-
-def _write_json(path, obj):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
 
 
 def _mean_std(values):
@@ -102,7 +96,6 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
                 if net is None:
                     net = DiehlCookNetwork(cfg, device=device, report=report)
                     compiles.append(bool(net.compiled))
-                (out / "checkpoints").mkdir(parents=True, exist_ok=True)
                 trained, _ = train_diehl_cook(ds, cfg, seed, net=net, checkpoint=out / "checkpoints" / f"{tag}.npz",
                                               resume=resume, progress=progress)
                 t0 = time.perf_counter()
@@ -120,9 +113,7 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
                        "neurons_assigned": ev["neurons_assigned"], "mean_spikes_per_image": ev["mean_spikes_per_image"],
                        "theta_mV_mean": float(np.mean(trained.state["theta"]) * 1e3)}
                 _write_json(ro_path, rec)
-                (out / "weights").mkdir(parents=True, exist_ok=True)
-                with atomic_path(out / "weights" / f"{tag}.npz") as tmp, open(tmp, "wb") as f:
-                    np.savez(f, **trained.state)
+                _write_state(out / "weights" / f"{tag}.npz", trained.state)
             per_seed.append(rec)
         if net is not None:
             net.close()
@@ -189,7 +180,6 @@ def collect_diehl_cook(folders, dataset="mnist5k"):
 def write_diehl_cook(study, out):
     """results.json and diehl_cook.md in ``out``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "results.json", study.to_dict())
     with atomic_path(out / "diehl_cook.md") as tmp:
         Path(tmp).write_text(diehl_cook_table(study))

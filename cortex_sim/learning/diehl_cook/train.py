@@ -198,12 +198,6 @@ class DiehlCookTrained:
     resumed_from: dict | None = None
 
 
-def _save(path, header, state):
-    from ..spiking.train import save_checkpoint
-
-    save_checkpoint(path, header, state)
-
-
 def train_diehl_cook(ds, config: DiehlCookConfig, seed=0, *, net=None, checkpoint=None, resume=False, progress=True,
                      device="cpp", report=None):
     """Train the Diehl & Cook network on the training images of ``ds`` (``config.epochs`` passes,
@@ -216,7 +210,7 @@ def train_diehl_cook(ds, config: DiehlCookConfig, seed=0, *, net=None, checkpoin
     """
     from tqdm.auto import tqdm
 
-    from ..spiking.train import load_checkpoint
+    from ..spiking.train import load_checkpoint, save_checkpoint
 
     seed = check_int("seed", seed, low=0)
     if ds.images.shape[1:] != (28, 28):
@@ -276,7 +270,7 @@ def train_diehl_cook(ds, config: DiehlCookConfig, seed=0, *, net=None, checkpoin
                                             "linear": ev["linear"], "assign_images": ev["assign_images"]})
                     bar.set_postfix_str("")
                 if checkpoint is not None:
-                    _save(checkpoint, header, state)
+                    save_checkpoint(checkpoint, header, state)
     finally:
         bar.close()
     return DiehlCookTrained(seed, config, state, header["curve"], header["train_s"], header["presentations"],
