@@ -18,11 +18,14 @@ from brian2 import Hz, mV, ms, pA, second
 from .devices import (_progress, activate, check_device_available, check_memory, estimate_memory_bytes,
                       run_network)
 from .errors import ParameterError, check_choice, check_int, check_number
+from .models.fastmath import PRECISIONS
 from .networks import feedforward_clopath
 
 __all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench"]
 
 FORMULATIONS = ("accumulator", "event", "naive")
+#: integration methods of the benchmark's neurons (rk2 and euler drift from NEST: benchmarks/RESULTS.md)
+METHODS = ("rk4_exact", "rk4", "rk2", "euler")
 
 
 # runs the standalone binary and writes its own peak resident memory (kB) next to it, so that the
@@ -58,7 +61,8 @@ def estimate_clopath_bench(neurons, inputs, rate_hz, duration_s, dt_ms=0.1):
 
 def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, device="cpp", threads=1,
                   drive_pA=500.0, formulation="accumulator", dt_ms=0.1, seed=1, compile_only=False,
-                  compute_capability=None, max_wall_s=None, report=None, quick_compile=False):
+                  compute_capability=None, max_wall_s=None, report=None, quick_compile=False,
+                  method="rk4_exact", precision="double"):
     """Build, compile and run the benchmark network; return the timing dict of the CLI.
 
     Before anything is built, the memory estimate (:func:`estimate_clopath_bench`) must fit in the
@@ -70,6 +74,8 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_number("duration", duration_s, low=0, low_open=True)
     check_int("threads", threads, low=1)
     check_choice("formulation", formulation, FORMULATIONS)
+    check_choice("method", method, METHODS)
+    check_choice("precision", precision, PRECISIONS)
     check_number("dt", dt_ms, low=0, low_open=True, high=10)
     # magnitudes a neuron model can mean (issue 24): a Poisson input of at most 1 kHz (and at most
     # one spike per step), a drive within +-10 nA (an AdEx neuron fires at ~100 Hz with 1 nA)
@@ -102,11 +108,13 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     ff = feedforward_clopath(neurons, inputs, rate=rate_hz * Hz, duration=duration_s * second,
                              drive=drive_pA * pA, w0=0.5, psp=1 * mV, delay=1 * ms, dt=dt, seed=seed,
                              formulation=formulation, neuron="nest", rule="nest", name="bench",
+                             method=method, precision=precision, record_spikes=False,
                              # the ring-buffer function has C++ and NumPy code only (runtime: Cython)
                              delay_impl=None if device == "cpp" else "register")
     t_setup = time.perf_counter() - t0
     info = run_network(ff.net, duration_s * second, device=device,
-                       project_name=f"bench_{formulation}_t{threads}" + ("_check" if quick_compile else ""),
+                       project_name=f"bench_{formulation}_{method}_{precision}_t{threads}"
+                                    + ("_check" if quick_compile else ""),
                        compile_only=compile_only, report=report)
     n_syn = neurons * inputs
     if compile_only:
@@ -114,6 +122,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
                 "compile_s": round(info.compile_s, 3), "device": device, "compiled": True,
                 "project_dir": info.project_dir, "formulation": formulation}
     return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3), "compile_s": round(info.compile_s, 3),
-            "run_s": round(float(info.run_s), 4), "post_rate_hz": float(ff.spikes.num_spikes) / neurons / duration_s,
+            "run_s": round(float(info.run_s), 4), "post_rate_hz": ff.spike_count() / neurons / duration_s,
             "device": device, "threads": threads, "peak_rss_mb": round(_peak_rss_mb(device, info.run_dir), 1),
-            "formulation": formulation, "mean_weight": float(np.mean(ff.weights()))}
+            "formulation": formulation, "method": method, "precision": precision,
+            "mean_weight": float(np.mean(ff.weights()))}

@@ -99,6 +99,21 @@ def _verbosity(p, top=False):
                    **({"default": False} if top else kw))
 
 
+#: bench.METHODS and models.fastmath.PRECISIONS, here without importing Brian2 (a test checks them)
+METHODS, PRECISIONS = ("rk4_exact", "rk4", "rk2", "euler"), ("double", "mixed")
+
+
+def _speed(p):
+    """--method, --precision, --threads: the CPU core's options (benchmarks/RESULTS.md)."""
+    p.add_argument("--method", default="rk4_exact", choices=METHODS,
+                   help="neuron integrator: rk4_exact (RK4 with the linear equations solved exactly), rk4; "
+                        "rk2 and euler are faster and drift from NEST")
+    p.add_argument("--precision", default="double", choices=PRECISIONS,
+                   help="mixed: the neuron's exponential in single precision (weights within 2e-7 of double)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="OpenMP threads of the C++ device (same result for any count; pays for large networks)")
+
+
 def _formulation(p):
     p.add_argument("--formulation", default="event", choices=("event", "naive", "accumulator"),
                    help="form of the Clopath rule (the three agree to 1e-9; accumulator is the fast one)")
@@ -139,6 +154,7 @@ def build_parser():
     _common(pairing, "pairing", device="cpp")
     _yes(pairing)
     _formulation(pairing)
+    _speed(pairing)
     pairing.add_argument("--apical-delay", type=float, default=0.0, help="apical onset after s2 arrival (ms)")
     pairing.add_argument("--n-pairings", type=int, default=8, help="trials per induction block")
     pairing.add_argument("--trial-interval", type=float, default=10.0, help="s between trials (10 s: 0.1 Hz)")
@@ -158,6 +174,7 @@ def build_parser():
     _common(freq, "frequency", device="cpp")
     _yes(freq)
     _formulation(freq)
+    _speed(freq)
     freq.add_argument("--rates", default="0.1,10,20,40,50", help="pairing rates (Hz), comma-separated")
     freq.add_argument("--groups", type=int, default=None,
                       help="groups of 5 pairings (default: 15; the authors' schedule: 10 at 0.1 Hz)")
@@ -171,6 +188,7 @@ def build_parser():
     _common(win, "window", device="cpp")
     _yes(win)
     _formulation(win)
+    _speed(win)
     win.add_argument("--delta-ts", default=",".join(str(d) for d in range(-15, 16)),
                      help="delta t = t_post - t_pre (ms), comma-separated or start:stop:step, "
                           "e.g. --delta-ts -15:15:5 or --delta-ts -10,-5,5,10")
@@ -279,7 +297,7 @@ def build_parser():
     bc.add_argument("--rate", type=float, default=10.0, help="input rate (Hz)")
     bc.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
     bc.add_argument("--device", default="cpp", choices=("runtime", "cpp", "cuda"), help="Brian2 device")
-    bc.add_argument("--threads", type=int, default=1, help="OpenMP threads (cpp)")
+    _speed(bc)
     bc.add_argument("--drive", type=float, default=500.0, help="constant drive (pA)")
     bc.add_argument("--formulation", default="accumulator", choices=("accumulator", "event", "naive"),
                     help="form of the Clopath rule")
@@ -571,7 +589,7 @@ def _cmd_bench(args):
                         duration_s=args.duration, device=args.device, threads=args.threads,
                         drive_pA=args.drive, formulation=args.formulation, dt_ms=args.dt,
                         compile_only=args.compile_only, compute_capability=args.compute_capability,
-                        quick_compile=args.quick_compile,
+                        quick_compile=args.quick_compile, method=args.method, precision=args.precision,
                         max_wall_s=None if args.yes else SOFT_LIMIT_S, report="stderr")
     from ._files import atomic_path
 
@@ -601,7 +619,7 @@ def _cmd_frequency(args):
     neuron = args.neuron or ("clopath2010-code" if args.schedule == "authors" else "clopath2010")
     res = run_frequency(rates=rates, n_groups=args.groups, dt=_ms(args.dt),
                         device=args.device, report="stderr", schedule=args.schedule, neuron=neuron,
-                        formulation=args.formulation)
+                        formulation=args.formulation, **_speed_kwargs(args))
     out = res.to_dict()
     out["neuron"] = neuron
     out["rms_vs_data"] = rms_vs_data(res.rows)
@@ -620,9 +638,15 @@ def _cmd_window(args):
     _check_budget(args, len(deltas), float(pairing_times(args.rate, 10.0, n_groups=args.groups)[1].max()),
                   "--rate/--groups")
     res = run_window(delta_ts=deltas, rate=args.rate, n_groups=args.groups,
-                     dt=_ms(args.dt), device=args.device, report="stderr", formulation=args.formulation)
+                     dt=_ms(args.dt), device=args.device, report="stderr", formulation=args.formulation,
+                     **_speed_kwargs(args))
     _emit(args, res.to_dict(), res, "window", lambda: [
         f"delta t {r['delta_t_ms']:+5g} ms  w/w0 = {r['w_ratio']:.3f}" for r in res.rows])
+
+
+def _speed_kwargs(args):
+    check_int("--threads", args.threads, low=1, high=os.cpu_count() or 1)
+    return {"method": args.method, "precision": args.precision, "threads": args.threads}
 
 
 def _emit(args, out, res, figure, lines):
@@ -771,7 +795,8 @@ def _cmd_pairing(args):
     rule = preset("clopath", "visual")
     if args.theta_plus is not None:
         rule = rule.with_(theta_plus=args.theta_plus * mV)
-    res = run_pairing(cfg, rule=rule, device=args.device, report="stderr", formulation=args.formulation)
+    res = run_pairing(cfg, rule=rule, device=args.device, report="stderr", formulation=args.formulation,
+                      **_speed_kwargs(args))
     out = res.to_dict()
     if args.json:
         _print_json(args, out)

@@ -198,9 +198,14 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
         brian2.get_device().reinit()
         brian2.get_device().activate(build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
-        header = precompiled_header()
+        # one token each: Brian2 tests every flag on its own and drops those the compiler refuses.
+        # Brian2 keeps its pointers in local __restrict variables, which GCC does not trust: a
+        # neuron loop over 10 arrays needs more run-time alias checks than GCC's default of 10
+        # before it vectorises (the AdEx-Clopath state update: 0.70 -> 0.10 s, benchmarks/RESULTS.md)
+        prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
+                                                    "--param=vect-max-version-for-alias-checks=64"]
+        header = precompiled_header() or _plain_header()
         if header is not None:
-            # one token: Brian2 tests every flag on its own and drops those the compiler refuses
             prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
                                                         f"-include{header}"]
     else:
@@ -215,6 +220,41 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
 _PCH_HEADERS = ("algorithm", "cassert", "climits", "cmath", "csignal", "cstdint", "cstdlib", "ctime",
                 "fstream", "iostream", "iterator", "limits", "map", "random", "set", "string", "tuple",
                 "utility", "vector")
+
+
+#: glibc declares its vector maths (libmvec: exp, log, pow, sin, cos, 4 doubles or 8 floats per call
+#: with AVX2) only under ``__FAST_MATH__``, which Brian2's ``-fno-finite-math-only`` switches off,
+#: so a loop calling exp (every AdEx neuron) stays scalar. Declaring them (and nothing else: the
+#: generated code's maths and flags are unchanged) lets GCC vectorise such loops. libmvec's exp is
+#: accurate to 4 ulp (the scalar exp: 1 ulp) and handles inf and NaN as the scalar one.
+_VECTOR_MATH = """#if defined(__x86_64__) && defined(__GNUC__) && !defined(__FAST_MATH__) && !defined(__clang__)
+#define __FAST_MATH__ 1
+#include <math.h>
+#include <cmath>
+#undef __FAST_MATH__
+#endif
+"""
+
+
+def _header_text():
+    return ("// standard headers of Brian2's C++ standalone code, by cortex_sim (cortex_sim.devices)\n"
+            + _VECTOR_MATH + "".join(f"#include <{h}>\n" for h in _PCH_HEADERS))
+
+
+def _plain_header():
+    """The header of :func:`precompiled_header`, not precompiled (where no ``.gch`` can be built):
+    the vector maths declarations still reach the generated code."""
+    folder = cache_root() / "pch"
+    header = folder / f"cortex_std_{hashlib.sha256(_header_text().encode()).hexdigest()[:12]}.h"
+    if not header.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{header.name}.{os.getpid()}"
+            tmp.write_text(_header_text())
+            os.replace(tmp, header)
+        except OSError:
+            return None
+    return header
 
 
 def precompiled_header():
@@ -242,7 +282,7 @@ def precompiled_header():
     if prefs.devices.cpp_standalone.openmp_threads:
         flags.append("-fopenmp")
     cxx = os.environ.get("CXX", "g++")   # the compiler Brian2's makefile calls
-    key = hashlib.sha256(json.dumps([cxx, toolchain("cpp")["compiler"], flags, _PCH_HEADERS]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([cxx, toolchain("cpp")["compiler"], flags, _header_text()]).encode()).hexdigest()[:16]
     folder = cache_root() / "pch" / key
     header, gch = folder / "cortex_std.h", folder / "cortex_std.h.gch"
     if header.exists() and gch.exists():
@@ -253,8 +293,7 @@ def precompiled_header():
         if header.exists() and gch.exists():
             return header
         tmp_h = folder / f".cortex_std.h.{os.getpid()}"
-        tmp_h.write_text("// standard headers of Brian2's C++ standalone code, precompiled by cortex_sim\n"
-                         + "".join(f"#include <{h}>\n" for h in _PCH_HEADERS))
+        tmp_h.write_text(_header_text())
         os.replace(tmp_h, header)
         tmp = folder / f".cortex_std.h.gch.{os.getpid()}"
         try:

@@ -158,6 +158,10 @@ def test_number_lists_take_negative_values_and_ranges():
     (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
     (["plasticity", "frequency", "--dt", "0.0001"], "--dt: got 0.0001 ms"),      # dt in s typed for ms (issue 24)
     (["neuron", "bac", "--soma-amp", "1900"], "soma_amp: got 1900 nA"),          # pA typed for nA (issue 24)
+    (["plasticity", "window", "--delta-ts", "-5,5", "--threads", "0"], "--threads: got 0"),
+    (["bench", "clopath", "--threads", "0"], "threads: got 0"),
+    (["bench", "clopath", "--method", "rk5"], "--method"),
+    (["pairing", "--precision", "half"], "--precision"),
 ])
 def test_bad_values_are_one_line_naming_the_option(argv, word, capsys):
     assert main([*argv, "--json"]) == 2

@@ -12,9 +12,10 @@ from cortex_sim.params import preset
 from cortex_sim.protocols.clamp import closed_form_dw, run_clamp
 
 
+@pytest.mark.parametrize("method", ["euler", "rk4", "rk4_exact"])
 @pytest.mark.parametrize("name", ["visual", "somatosensory", "hippocampal"])
-def test_clamp_matches_closed_form(name):
-    res = run_clamp(name, n_points=41)
+def test_clamp_matches_closed_form(name, method):
+    res = run_clamp(name, n_points=41, method=method)
     cf = closed_form_dw(res.params, res.u_clamp_mV)
     zero = cf == 0
     assert np.all(np.abs(res.dw_per_spike[zero]) < 1e-12)

@@ -1,5 +1,6 @@
 """Neuron models as Brian2 equation builders (and the NumPy rate unit)."""
 
+from . import integrators  # noqa: F401  (registers Brian2's method 'rk4_exact')
 from .adex_clopath import adex_clopath
 from .base import NeuronModel, build_neuron_group
 from .rate import RateTwoCompartment
@@ -9,9 +10,10 @@ __all__ = ["adex_clopath", "two_compartment", "RateTwoCompartment", "NeuronModel
            "build_neuron_group", "clamped_neuron"]
 
 
-def clamped_neuron(rest):
-    """A neuron whose voltage ``u`` is a parameter (voltage clamp); ``rest`` is its E_L."""
+def clamped_neuron(rest, method="euler"):
+    """A neuron whose voltage ``u`` is a parameter (voltage clamp); ``rest`` is its E_L; ``method``
+    integrates the plasticity traces added to it."""
     from brian2 import Equations
 
     return NeuronModel(name="clamped", equations=Equations("u : volt  # clamped voltage"),
-                       voltage="u", rest=rest, method="euler")
+                       voltage="u", rest=rest, method=method)

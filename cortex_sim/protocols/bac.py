@@ -46,7 +46,7 @@ MAX_PULSE_NA = 20.0
 def run_bac(params: TwoCompartmentParams | str = "naud2018", *, soma_amp=1.9 * nA, soma_dur=5 * ms,
             apical_amp=1.0 * nA, apical_dur=5 * ms, apical_delay=0 * ms, onset=50 * ms,
             duration=200 * ms, dt=0.1 * ms, device="runtime", codegen_target="numpy",
-            method="rk4") -> BACResult:
+            method="rk4_exact") -> BACResult:
     """Run the BAC protocol and measure spikes and plateaus.
 
     Parameters

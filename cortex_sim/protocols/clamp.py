@@ -51,8 +51,11 @@ def closed_form_dw(params: ClopathParams, u_mV):
 
 
 def run_clamp(params: ClopathParams | str = "visual", *, u_min=-80 * mV, u_max=0 * mV, n_points=41,
-              dt=0.1 * ms, device="runtime", codegen_target="numpy") -> ClampResult:
-    """Simulate the clamp protocol on a grid of ``n_points`` voltages in [u_min, u_max]."""
+              dt=0.1 * ms, device="runtime", codegen_target="numpy", method="euler") -> ClampResult:
+    """Simulate the clamp protocol on a grid of ``n_points`` voltages in [u_min, u_max].
+
+    ``method`` integrates the filtered voltages (they start at the clamp voltage, so every method
+    keeps them there: the closed form holds for each; tests)."""
     name = params if isinstance(params, str) else "custom"
     p = preset("clopath", params) if isinstance(params, str) else params
     if not (2 <= int(n_points) <= 10000):
@@ -66,7 +69,7 @@ def run_clamp(params: ClopathParams | str = "visual", *, u_min=-80 * mV, u_max=0
     t_spike = 10 * ms
     duration = t_spike + 30 * p.tau_x + p.delay_u_bars + 2 * dt
     activate(device, codegen_target=codegen_target)
-    model = clamped_neuron(rest=-70.6 * mV)
+    model = clamped_neuron(rest=-70.6 * mV, method=method)
     post = build_neuron_group(model, len(grid), name="clamp_neurons", dt=dt, plasticity=p)
     post.u = grid * mV
     set_filtered_voltage(post, grid * mV, int(round(float(p.delay_u_bars / dt))))

@@ -107,7 +107,8 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                     schedule="sjostrom", neuron: AdExParams | str = "clopath2010",
                     rule: ClopathParams | str = "visual", w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA,
                     pulse_dur=1 * ms, latency=None, dt=0.1 * ms, device="cpp", report=None,
-                    record_weights=False, formulation="event", private=None) -> PairsResult:
+                    record_weights=False, formulation="event", private=None, method="rk4_exact",
+                    precision="double", threads=1) -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
     Parameters
@@ -126,6 +127,10 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
     private : bool or None
         Run the binary in a run folder of this process's own (None: yes on C++; see
         :func:`~cortex_sim.devices.run_network`).
+    method, precision : str
+        Integration method and precision of the neurons (:func:`cortex_sim.models.adex_clopath`).
+    threads : int
+        OpenMP threads of the C++ device.
 
     Postsynaptic spikes are forced by current pulses of ``pulse_amp`` for ``pulse_dur`` that switch
     on and off at step boundaries, so that each pulse delivers its full charge at any dt.
@@ -141,7 +146,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("formulation", formulation, FORMULATIONS)
     rule = preset("clopath", rule) if isinstance(rule, str) else rule
-    model = adex_clopath(neuron, dt=dt, current="I_pulse")
+    model = adex_clopath(neuron, dt=dt, current="I_pulse", method=method, precision=precision)
     check_dt(dt, model.params, rule)
     _check_pulse(pulse_dur, dt)
     conds = []
@@ -154,7 +159,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                 f"({500.0 / rate} ms)")
         conds.append((rate, dtm))
     if latency is None:
-        latency = measure_latency(neuron, pulse_amp, pulse_dur, dt)
+        latency = measure_latency(neuron, pulse_amp, pulse_dur, dt, method=method, precision=precision)
     lat = float(latency)
     pre_times, pulse_times, post_times, t_end, group_ends = [], [], [], 0.0, []
     for rate, dtm in conds:
@@ -171,7 +176,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
     n_pad = padded_count(n)
     silent = [np.zeros(0)] * (n_pad - n)
     rows = padded_rows(max(max(len(t) for t in pre_times), max(len(t) for t in pulse_times)) + 1)
-    activate(device)
+    activate(device, threads=threads)
     G, drv, kick = _forced_neurons(model, pulse_times + silent, dt, pulse_amp, pulse_dur, plasticity=rule,
                                    accumulator=formulation == "accumulator",
                                    delay_impl="register" if device == "cuda" else None, n_rows=rows)
@@ -239,12 +244,12 @@ def _forced_neurons(model, pulse_times, dt, pulse_amp, pulse_dur, plasticity=Non
     return G, drv, kick
 
 
-def measure_latency(neuron, pulse_amp, pulse_dur, dt):
+def measure_latency(neuron, pulse_amp, pulse_dur, dt, method="rk4_exact", precision="double"):
     """Onset-to-spike latency (Quantity) of the forcing pulse, from a 50 ms runtime simulation
     of the same pulse mechanism."""
     _check_pulse(pulse_dur, dt)
     activate("runtime", codegen_target="numpy")
-    model = adex_clopath(neuron, dt=dt, current="I_pulse")
+    model = adex_clopath(neuron, dt=dt, current="I_pulse", method=method, precision=precision)
     G, drv, kick = _forced_neurons(model, [[0.01]], dt, pulse_amp, pulse_dur)
     sm = SpikeMonitor(G, name="lat_spikes")
     run_network(Network(G, drv, kick, sm, name="lat_net"), 50 * ms, device="runtime")

@@ -200,10 +200,10 @@ class _Built:
     t_end: float
 
 
-def _build(cfg, neuron, rule, device, record_traces, formulation="event"):
+def _build(cfg, neuron, rule, device, record_traces, formulation="event", method="rk4_exact", precision="double"):
     """The pairing network on the active device (call activate() first)."""
     dt = cfg.dt
-    model = two_compartment(neuron, dt=dt, dend_current="I_ap")
+    model = two_compartment(neuron, dt=dt, dend_current="I_ap", method=method, precision=precision)
     check_dt(dt, model.params, rule)
     blocks, t_end = _schedule(cfg)
     roles = _roles(cfg)
@@ -264,7 +264,8 @@ def _delay_impl(device, formulation):
 
 def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentParams | str = "naud2018",
                 rule: ClopathParams | str = "visual", device: str = "cpp", record_traces=True,
-                report=None, formulation: str = "event") -> PairingResult:
+                report=None, formulation: str = "event", method: str = "rk4_exact", precision: str = "double",
+                threads: int = 1) -> PairingResult:
     """Run the Grewe-lab pairing experiment: every condition side by side in one network, one run.
 
     A spike alone (block 1) leaves the basal pathway unchanged; the same spike paired with apical
@@ -290,6 +291,10 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
         Log the stages (generating, compiling, simulating) of a long run.
     formulation : {'event', 'naive', 'accumulator'}
         Form of the Clopath rule; the three give the same weights to 1e-9 (tests).
+    method, precision : str
+        Integration method and precision of the neuron (:func:`cortex_sim.models.two_compartment`).
+    threads : int
+        OpenMP threads of the C++ device (the result does not depend on it).
 
     Returns
     -------
@@ -316,8 +321,8 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
     cfg = (config or PairingConfig()).check()
     rule = preset("clopath", rule) if isinstance(rule, str) else rule
     check_choice("formulation", formulation, FORMULATIONS)
-    activate(device)
-    b = _build(cfg, neuron, rule, device, record_traces, formulation)
+    activate(device, threads=threads)
+    b = _build(cfg, neuron, rule, device, record_traces, formulation, method, precision)
     info = run_network(b.net, b.t_end * second, device=device, project_name="pairing", report=report)
     res = _analyse(cfg, b)
     res.blocks.update(run_s=info.run_s, compile_s=info.compile_s)

@@ -198,7 +198,7 @@ class SpikingConfig:
         for n in self.neurons:
             check_int("neurons", n, low=2, high=100000)
         check_number("dt_ms", self.dt_ms, low=0.001, high=1.0)
-        check_choice("method", self.method, ("euler", "rk4", "rk2", "heun"))
+        check_choice("method", self.method, ("euler", "rk4_exact", "rk4", "rk2", "heun"))
         check_number("t_fix_ms", self.t_fix_ms, low=0, low_open=True, high=10000)
         if self.t_fix_ms < 10 * self.dt_ms or abs(self.t_fix_ms / self.dt_ms - round(self.t_fix_ms / self.dt_ms)) > 1e-6:
             raise ParameterError(
