@@ -43,9 +43,10 @@ def _peak_rss_mb(device, project_dir):
         return float(f.read()) / 1024.0
 
 
-#: measured on this benchmark (benchmarks/RESULTS.md, 2026-11-29, accumulator form, dt 0.1 ms):
-#: about 60 ns per neuron and step, about 17 ns per synaptic arrival (memory: devices.estimate_memory_bytes)
-NS_PER_NEURON_STEP = 60
+#: measured on this benchmark (benchmarks/RESULTS.md, accumulator form, dt 0.1 ms): about 30 ns per
+#: neuron and step (rk4_exact, double; 60 ns before the neuron loop was vectorised, 2026-12-07), about
+#: 17 ns per synaptic arrival (memory: devices.estimate_memory_bytes)
+NS_PER_NEURON_STEP = 30
 NS_PER_ARRIVAL = 17
 
 

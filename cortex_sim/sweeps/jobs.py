@@ -237,7 +237,7 @@ JOBS["window"] = Job(
 # -- bench ------------------------------------------------------------------------------------------
 
 BENCH_DEFAULTS = {"neurons": 1000, "inputs": 200, "rate_hz": 10.0, "duration_s": 1.0, "formulation": "accumulator",
-                  "dt_ms": 0.1, "drive_pA": 500.0, "threads": 1}
+                  "dt_ms": 0.1, "drive_pA": 500.0, "threads": 1, "method": "rk4_exact", "precision": "double"}
 
 
 def _bench_prepare(options):
@@ -254,7 +254,8 @@ def _bench_point(point, options, workdir):
     o = {**options, **point}
     out = bench_clopath(neurons=int(o["neurons"]), inputs=int(o["inputs"]), rate_hz=o["rate_hz"],
                         duration_s=o["duration_s"], threads=int(o["threads"]), drive_pA=o["drive_pA"],
-                        formulation=o["formulation"], dt_ms=o["dt_ms"], device="cpp")
+                        formulation=o["formulation"], dt_ms=o["dt_ms"], device="cpp", method=o["method"],
+                        precision=o["precision"])
     return {k: out[k] for k in ("run_s", "compile_s", "post_rate_hz", "mean_weight", "peak_rss_mb")}
 
 
