@@ -137,3 +137,35 @@ def test_diehl_cook_cuda_project_generates(tmp_path):
                  "dc_inh_exc_pre_codeobject.cu"):
         assert name in sources, sorted(sources)
     assert "sm_90" in (project / "makefile").read_text()
+
+
+@pytest.mark.skipif(_python312() is None, reason="no Python 3.12 for brian2cuda")
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
+@pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
+                    reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
+def test_rk4_exact_and_mixed_precision_generate_and_compile_for_cuda(tmp_path):
+    """Issue 21: the AdEx-Clopath neurons with the default integrator rk4_exact (exprel in its
+    closed forms) and --precision mixed (exp32, a __host__ __device__ function) generate a brian2cuda
+    project, and nvcc compiles its neuron update for sm_90 (one file, without optimisation: 11 s)."""
+    code = ("import json, sys, brian2\n"
+            "from brian2 import Hz, mV, ms, pA, second\n"
+            "from cortex_sim.devices import activate\n"
+            "from cortex_sim.networks import feedforward_clopath\n"
+            "activate('cuda', compile_only=True, compute_capability=9.0)\n"
+            "ff = feedforward_clopath(20, 10, rate=10 * Hz, duration=0.1 * second, drive=800 * pA, w0=0.5, psp=1 * mV,\n"
+            "    delay=1 * ms, formulation='accumulator', neuron='nest', rule='nest', name='cu', precision='mixed',\n"
+            "    delay_impl='register', record_spikes=False)\n"
+            "ff.net.run(0.1 * second)\n"
+            "brian2.get_device().build(directory='proj', compile=False, run=False, with_output=False)\n"
+            "print(json.dumps({'project': 'proj'}))")
+    project = tmp_path / _cuda_python(code, tmp_path)["project"]
+    source = project / "code_objects" / "cu_post_stateupdater_codeobject.cu"
+    text = source.read_text()
+    assert "cortex_exp32(" in text and "_brian_exprel(" in text and "__k_1_u" in text and "__k_1_V_T" not in text
+    includes = [f"-I{p}" for p in (ROOT / ".venv-cuda" / "include",
+                                    *glob.glob(str(ROOT / ".venv-cuda/lib/python3.12/site-packages/nvidia/cu*/include")))]
+    proc = subprocess.run(["nvcc", "-ccbin", "g++", "-I.", "-std=c++17", "-arch=sm_90", "-w", "-use_fast_math",
+                           "-Xcompiler", " ".join([*includes, "-w", "-O0"]), "-Xptxas", "-O0", "-c",
+                           str(source.relative_to(project)), "-o", str(tmp_path / "su.o")],
+                          capture_output=True, text=True, cwd=project, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
