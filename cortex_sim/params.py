@@ -9,7 +9,8 @@ Sources
 - Clopath, Büsing, Vasilaki & Gerstner (2010) Nat. Neurosci. 13:344, Table 1a (neuron) and 1b
   (plasticity). V_Tmax is -30.4 mV (the paper prints +30.4 mV, a sign typo that NEST copied).
 - NEST 3.10 ``aeif_psc_delta_clopath`` / ``clopath_archiving_node`` defaults (for side-by-side checks).
-- Naud & Sprekeler (2018) PNAS 115:E6329, reduced two-compartment burst model (as in SCIENCE.md §3).
+- Naud & Sprekeler (2018) PNAS 115:E6329, reduced two-compartment burst model (BAC firing: Larkum,
+  Zhu & Sakmann 1999 Nature 398:338).
 """
 
 from __future__ import annotations
@@ -301,7 +302,7 @@ ADEX_PRESETS = {
 class TwoCompartmentParams(_Params):
     """Reduced L5 pyramidal neuron: soma/basal compartment + apical compartment with a Ca plateau.
 
-    Naud & Sprekeler (2018) PNAS; parameters as in SCIENCE.md §3. V_reset = -60 mV is our choice
+    Naud & Sprekeler (2018) PNAS 115:E6329, their parameters. V_reset = -60 mV is our choice
     (the reduced model's somatic reset is not fixed by the sources): with it, a plateau carries a
     burst of three spikes at 8-11 ms intervals, as in L5 BAC firing (Larkum 1999).
     """
@@ -366,7 +367,7 @@ class RateTwoCompartmentParams(_Params):
                      source="Naud & Sprekeler 2018 Fig. 2")
     a_theta: float = P(0.0, _DIMLESS, "apical half-activation (input units)")
     a_slope: float = P(1.0, _DIMLESS, "apical slope", positive=True)
-    n_burst: float = P(3.0, _DIMLESS, "spikes per burst", positive=True, source="SCIENCE.md §3 (about 3)")
+    n_burst: float = P(3.0, _DIMLESS, "spikes per burst", positive=True, source="Naud & Sprekeler 2018 (a burst of about 3 spikes)")
 
     def _check(self):
         if not (0 <= self.p_min <= self.p_max <= 1):

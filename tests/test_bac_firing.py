@@ -1,6 +1,6 @@
 """BAC firing (Larkum, Zhu & Sakmann 1999) in the reduced two-compartment model (Naud & Sprekeler 2018).
 
-Expected (SCIENCE.md §3, issue 2): soma only 1 spike, apical only 0 spikes, paired a burst of >= 2
+Expected (Larkum et al. 1999; Naud & Sprekeler 2018): soma only 1 spike, apical only 0 spikes, paired a burst of >= 2
 (typically 3) spikes; a dendritic plateau (v_d above E_d = -38 mV) only when paired.
 """
 

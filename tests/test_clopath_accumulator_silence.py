@@ -3,7 +3,7 @@
 A neuron clamped at -30 mV (above theta_plus: LTP all the time the presynaptic trace is non-zero)
 gets two presynaptic spikes separated by a gap of 0.1, 1, 4, 10 or 60 s. Each spike's trace is
 integrated to the end (the run goes on 0.5 s = 33 tau_x after the last spike, e^-33 ~ 5e-15), so
-the exact result is twice the closed-form change per spike (SCIENCE.md §2, Artola protocol):
+the exact result is twice the closed-form change per spike (Clopath et al. 2010; Artola et al. 1990 protocol):
 dw = -A_LTD [u - theta_minus]+ + A_LTP [u - theta_plus]+ [u - theta_minus]+.
 Before the fix the accumulator lost all pending LTP for gaps >= 4 s (G re-based by e^5 per
 75 ms and clipped at 1e100). Tolerance: 1e-9 relative, event form and accumulator form alike.

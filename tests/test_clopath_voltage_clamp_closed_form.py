@@ -1,6 +1,6 @@
 """Voltage clamp: simulated dw per presynaptic spike equals the closed form (Artola 1990 protocol).
 
-Closed form (Clopath 2010; SCIENCE.md §2): dw = -A_LTD [u-theta_minus]+ + A_LTP [u-theta_plus]+ [u-theta_minus]+.
+Closed form (Clopath et al. 2010, Fig. 1; Artola et al. 1990 protocol): dw = -A_LTD [u-theta_minus]+ + A_LTP [u-theta_plus]+ [u-theta_minus]+.
 Tolerance 1e-6 relative (issue 2); where the closed form is 0 the simulated change must be < 1e-12.
 """
 
@@ -27,7 +27,7 @@ def test_clamp_matches_closed_form(name, method):
 
 @pytest.mark.parametrize("name,crossing_mV", [("visual", -43.55), ("hippocampal", -19.0)])
 def test_ltp_threshold_voltage(name, crossing_mV):
-    """LTD turns into LTP at theta_plus + A_LTD/A_LTP (SCIENCE.md: -43.55 mV visual, -19 mV hippocampal)."""
+    """LTD turns into LTP at theta_plus + A_LTD/A_LTP (Clopath et al. 2010 parameters: -43.55 mV visual, -19 mV hippocampal)."""
     p = preset("clopath", name)
     assert float(p.ltp_threshold_voltage / mV) == pytest.approx(crossing_mV, abs=1e-9)
     res = run_clamp(name, u_min=(crossing_mV - 1) * mV, u_max=(crossing_mV + 1) * mV, n_points=3)

@@ -3,7 +3,7 @@ pre and post active, in the four cases (same image / saccade) x (apical predicti
 (M = 0 freezing every weight: tests/test_broadcast_gate.py; here a closed gate in the eligibility
 form, which also serves as the burst check with weights fixed at w0.)
 
-The lecture's CLAPP rule, dw ~ y (W_pred c)_i rho'(a_i) x_j, in its spiking form (SCIENCE.md §6):
+The lecture's CLAPP rule, dw ~ y (W_pred c)_i rho'(a_i) x_j, in its spiking form (Illing et al. 2021, NeurIPS; the spiking counterparts of its terms):
 a basal volley makes the neuron fire (pre and post active); the apical prediction is a constant
 apical current during the trial (0.4 nA: below the ~0.6 nA that fires a plateau alone), which
 turns the spike into a burst on a plateau; the broadcast M multiplies every Clopath update
@@ -13,7 +13,7 @@ turns the spike into a burst on a plateau; the broadcast M multiplies every Clop
 - saccade (M = -1) + prediction: LTD, mean dw < -0.02 (measured -0.063; not the mirror image:
   as the weights fall the volley drives the neuron less and the bursts shrink to 2 spikes);
 - no prediction (one isolated spike per trial): |dw| < 15 % of the predicted case (measured
-  +-0.0045, 4 % and 7 %), as the pairing experiment's "spike alone" (SCIENCE.md §4);
+  +-0.0045, 4 % and 7 %), as the pairing experiment's "spike alone" (Sjöström 2001: 0.96 +- 0.05 at 0.1 Hz);
 
 The learner's form with an eligibility (``eligibility=True``): the Clopath changes of a trial are
 collected per synapse and applied at its end multiplied by the third factor M x gate (the hinge

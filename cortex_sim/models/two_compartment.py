@@ -1,6 +1,6 @@
 """Two-compartment L5 pyramidal neuron with a dendritic calcium plateau (BAC firing).
 
-Reduced model of Naud & Sprekeler (2018, PNAS), SCIENCE.md §3::
+Reduced model of Naud & Sprekeler (2018, PNAS 115:E6329)::
 
     C_s dv_s/dt = -C_s (v_s - E_L)/tau_s + g_s f(v_d) + w_s + I_s                  (soma / basal)
     C_d dv_d/dt = -C_d (v_d - E_L)/tau_d + g_d f(v_d) + c_d K(t - t_spike) + w_d + I_d  (apical)

@@ -1,6 +1,6 @@
 """Clopath et al. (2010) voltage-based plasticity: NumPy kernel and Brian2 binding.
 
-The rule (SCIENCE.md §2), with ``eps`` the read-out delay of the filtered voltages::
+The rule (Clopath et al. 2010 Nat. Neurosci. 13:344), with ``eps`` the read-out delay of the filtered voltages::
 
     dw/dt = -M A_LTD(ubarbar) X(t) [ubar_minus(t - eps) - theta_minus]+
             + M A_LTP xbar(t) [u - theta_plus]+ [ubar_plus(t - eps) - theta_minus]+

@@ -1,7 +1,7 @@
 """BAC firing of the two-compartment neuron: soma only, apical only, and paired (Larkum 1999).
 
 Three neurons in one group and one run: a somatic current pulse (Hay et al. 2011: 1.9 nA for
-5 ms), an apical current pulse, and both. Expected (SCIENCE.md §3): 1 spike / 0 spikes / a burst
+5 ms), an apical current pulse, and both. Expected (Larkum et al. 1999; Naud & Sprekeler 2018): 1 spike / 0 spikes / a burst
 (>= 2, typically 3 spikes) riding on a dendritic plateau that appears only when paired.
 """
 

@@ -28,7 +28,7 @@ from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 __all__ = ["run_spike_pairs", "run_frequency", "run_window", "SJOSTROM_2001", "PairsResult", "SCHEDULES",
            "pairing_times", "rms_vs_data", "measure_latency"]
 
-#: (rate Hz, delta t ms) -> (mean w/w0 - 1, s.e.m.), Sjöström et al. 2001 (SCIENCE.md §2)
+#: (rate Hz, delta t ms) -> (mean w/w0 - 1, s.e.m.), Sjöström, Turrigiano & Nelson 2001 (Neuron 32:1149), as digitised by Clopath et al. 2010
 SJOSTROM_2001 = {
     (0.1, 10.0): (-0.04, 0.05), (10.0, 10.0): (0.14, 0.10), (20.0, 10.0): (0.29, 0.14),
     (40.0, 10.0): (0.53, 0.11), (50.0, 10.0): (0.56, 0.26),
