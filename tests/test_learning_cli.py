@@ -59,7 +59,9 @@ def test_learn_json_schema_table_figure_and_resume(capsys, tmp_path):
     (comp,) = full["comparisons"]
     assert (comp["a"], comp["b"], comp["n"]) == ("clapp", "random", 2)
     lo, hi = comp["ci95"]
-    assert lo < comp["diff_mean"] < hi and abs(comp["diff_mean"]) < 0.2
+    # Student's t with n - 1 = 1 degree of freedom: half-width t_0.975,1 sd / sqrt(2), t_0.975,1 = 12.7062
+    assert (hi - lo) / 2 == pytest.approx(12.7062047 * comp["diff_sd"] / 2 ** 0.5, rel=1e-6)
+    assert abs(comp["diff_mean"]) < 0.2
     refs = full["references"]
     assert refs["random_relu"]["width"] == 128 and len(refs["random_relu"]["accuracy"]) == 2
     # 1-NN on raw digits pixels: about 98 % (scikit-learn's digits, any reasonable split); +- 3 points
@@ -103,3 +105,22 @@ def test_an_out_folder_is_owned_by_one_run_and_a_study_is_never_overwritten_sile
     assert rc == 0 and json.loads(forced)["results"] == json.loads(first)["results"]
     rc, _, err = _run(capsys, *argv, "--force", "--resume")
     assert rc == 2 and "--force" in err and err.count("\n") == 1
+
+
+def test_paired_comparison_of_a_constructed_study():
+    """Best layer per seed (the pixels, layer 0, excluded), paired over the seeds both rules ran,
+    Student's t interval: differences 0.10, 0.07, 0.13 -> mean 0.10, sd 0.03, half-width
+    t_0.975,2 x 0.03 / sqrt(3) = 4.302653 x 0.017321 = 0.074524."""
+    from cortex_sim.learning.study import paired_comparisons
+
+    def row(rule, seed, best):
+        layers = [{"accuracy": 0.99}, {"accuracy": best - 0.05}, {"accuracy": best}]   # layer 0: pixels
+        return {"rule": rule, "seed": seed, "readouts": {"patch-average": layers}}
+
+    per_seed = ([row("a", s, acc) for s, acc in enumerate((0.80, 0.82, 0.84))]
+                + [row("b", s, acc) for s, acc in enumerate((0.70, 0.75, 0.71))] + [row("b", 7, 0.5)])
+    (c,) = paired_comparisons(per_seed)
+    assert (c["a"], c["b"], c["n"]) == ("a", "b", 3)                 # seed 7 has no partner
+    assert c["diff_mean"] == pytest.approx(0.10, abs=1e-12) and c["diff_sd"] == pytest.approx(0.03, abs=1e-12)
+    assert c["ci95"] == pytest.approx([0.10 - 0.074524, 0.10 + 0.074524], abs=1e-6)
+    assert c["excludes_zero"] is True
