@@ -29,9 +29,8 @@ from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsExc
 
 __all__ = ["ExactLinearRK4", "rk4_exact"]
 
-#: stage times (fractions of dt) and the stage each one starts from (classical RK4)
-_STAGE_TIMES = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)
-_STAGE_STEP = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)
+#: the classical RK4 stages: stage i is evaluated at t + c_i dt from y + c_i k_(i-1)
+_STAGES = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)
 
 
 def _linear_split(f, x, moving):
@@ -95,13 +94,13 @@ class ExactLinearRK4(StateUpdateMethod):
         stage_state = [dict() for _ in range(4)]
         k = {v: [] for v in names if kind[v] == "C"}
         for i in range(4):
-            s = _STAGE_TIMES[i] * dt
+            s = _STAGES[i] * dt
             repl = {t: t + s} if s != 0 else {}
             for v in names:
                 if kind[v] == "A":
                     repl[sym[v]] = exact(v, s)
                 elif kind[v] == "C" and i > 0:
-                    repl[sym[v]] = sym[v] + _STAGE_STEP[i] * sympy.Symbol(k[v][i - 1], real=True)
+                    repl[sym[v]] = sym[v] + _STAGES[i] * sympy.Symbol(k[v][i - 1], real=True)
             stage_state[i] = repl
             for v in k:
                 name = f"__k_{i + 1}_{v}"
