@@ -31,8 +31,8 @@ from .protocols import (  # noqa: E402
     run_pairing,
     run_spike_pairs,
     run_window,
-    sweep_pairing,
 )
+from .sweeps import sweep_pairing  # noqa: E402
 from .plasticity.broadcast import Broadcast  # noqa: E402
 from .learning.study import run_study  # noqa: E402
 from .bench import bench_clopath  # noqa: E402

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .errors import ParameterError, check_number
 
-__all__ = ["STAMP", "stale_reason", "write_stamp", "discard_build", "project_infos", "clear", "warn"]
+__all__ = ["STAMP", "stale_reason", "write_stamp", "discard_build", "project_infos", "clear", "warn", "compile_count"]
 
 STAMP = "cortex_sim_stamp.json"
 _BINARIES = ("main", "main.exe")
@@ -155,11 +155,16 @@ def _projects(root: Path):
             yield device_dir.name, project
 
 
+def compile_count(project) -> int:
+    """How many times the binary of ``project`` was (re)built by
+    :func:`cortex_sim.devices.build_project` (the lines of its ``compiles.log``)."""
+    log = Path(project) / "compiles.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
 def project_infos(root: Path) -> list:
     """One dict per cached project: device, name, path, size (bytes), last_used (epoch s),
     compiles (how many times it was built), and ``rebuild`` (why the next use would rebuild it, or '')."""
-    from .devices import compile_count
-
     out = []
     for device, project in _projects(root):
         reason = stale_reason(project, device) if binary_path(project) else "not compiled"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import compile_count
 from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
 
@@ -538,12 +539,6 @@ def private_run_folder(project: Path) -> Path:
                 shutil.copy2(f, work / "static_arrays" / f.name)
     atexit.register(shutil.rmtree, work, ignore_errors=True)
     return work
-
-
-def compile_count(project) -> int:
-    """How many times the binary of ``project`` was (re)built by :func:`build_project`."""
-    log = Path(project) / "compiles.log"
-    return len(log.read_text().splitlines()) if log.exists() else 0
 
 
 def _host():

@@ -10,7 +10,8 @@ import pytest
 from brian2 import ms, nA, second
 
 from cortex_sim.errors import ParameterError, UnknownNameError
-from cortex_sim.protocols.pairing import PairingConfig, run_pairing, sweep_pairing
+from cortex_sim.protocols.pairing import PairingConfig, run_pairing
+from cortex_sim.sweeps import sweep_pairing
 
 FAST = dict(trial_interval=1 * second, test_interval=0.5 * second, window_delays=(), pairing_counts=())
 

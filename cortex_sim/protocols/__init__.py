@@ -1,6 +1,7 @@
 """Virtual experiments: functions from parameters to result objects (no plotting here).
 
-- :func:`run_pairing` / :func:`sweep_pairing`: the Grewe-lab pairing experiment (the main job);
+- :func:`run_pairing`: the Grewe-lab pairing experiment (the main job; swept by
+  :func:`cortex_sim.sweeps.sweep_pairing`);
 - :func:`run_frequency`, :func:`run_window`, :func:`run_spike_pairs`: Sjöström's frequency
   dependence, the STDP window, any spike-pair protocol;
 - :func:`run_clamp`: voltage clamp, dw per presynaptic spike;
@@ -10,8 +11,8 @@
 from .bac import BACResult, run_bac
 from .clamp import ClampResult, run_clamp
 from .frequency import SCHEDULES, SJOSTROM_2001, PairsResult, run_frequency, run_spike_pairs, run_window
-from .pairing import SWEEPABLE, PairingConfig, PairingResult, run_pairing, sweep_pairing
+from .pairing import SWEEPABLE, PairingConfig, PairingResult, run_pairing
 
-__all__ = ["run_pairing", "sweep_pairing", "PairingConfig", "PairingResult", "SWEEPABLE",
+__all__ = ["run_pairing", "PairingConfig", "PairingResult", "SWEEPABLE",
            "run_frequency", "run_window", "run_spike_pairs", "PairsResult", "SJOSTROM_2001", "SCHEDULES",
            "run_bac", "BACResult", "run_clamp", "ClampResult"]

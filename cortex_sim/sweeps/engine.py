@@ -288,7 +288,8 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
         ``points``, ``ran``, ``skipped``, ``failed``, ``records`` in grid order, ``dataset``
         (xarray) and the paths of the netCDF file and figure in the store.
     """
-    from . import jobs  # noqa: F401
+    # the jobs are registered in JOBS when the package cortex_sim.sweeps is imported (before this
+    # module: Python imports a module's package first), so no import of .jobs here
     from .cluster import close_cluster, make_client
 
     if isinstance(job, str):
