@@ -145,7 +145,7 @@ def test_a_deleted_static_array_of_a_compiled_project_is_restored(cache_env):
     sm = SpikeMonitor(G, name="tiny_ta_spikes")
     net = Network(G, sm, name="tiny_ta_net")
     net.run(150 * ms)
-    proj = CompiledProject.from_network(net, name="tiny_ta", outputs={"t": sm.t, "v": G.v})
+    proj = CompiledProject.from_network(net, name="tiny_ta", inputs={"table": table}, outputs={"t": sm.t, "v": G.v})
     first = proj.run({})
     static = [p for p in (proj.work / "static_arrays").iterdir() if "tiny_table" in p.name]
     assert static, list((proj.work / "static_arrays").iterdir())
@@ -154,6 +154,12 @@ def test_a_deleted_static_array_of_a_compiled_project_is_restored(cache_env):
     again = proj.run({})
     np.testing.assert_array_equal(again["t"], first["t"])
     assert first["t"].size > 3 and np.any(first["t"] > 0.1)        # the third bin drives spikes
+    # a NaN in the input makes the voltage NaN: the run names the output, it does not return it
+    from cortex_sim.errors import SimulationDivergedError
+
+    with pytest.raises(SimulationDivergedError, match=r"the NaN run: v got NaN or inf"):
+        proj.run({"table": np.array([1.5, np.nan, 2.0])}, what="the NaN run")
+    np.testing.assert_array_equal(proj.run({})["t"], first["t"])   # and the next run is right again
     proj.close()
 
 
