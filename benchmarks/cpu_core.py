@@ -37,11 +37,16 @@ VARIANTS = [("rk4", "double", 1), ("rk4_exact", "double", 1), ("rk4", "mixed", 1
 NETWORK = dict(neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, drive_pA=500.0)
 
 
-def weights(method, precision, threads):
+def _network(method, precision, threads=1):
+    """The network of bench_clopath (its defaults), built on a freshly activated C++ device."""
     activate("cpp", threads=threads)
-    ff = feedforward_clopath(1000, 200, rate=10 * Hz, duration=1 * second, drive=500 * pA, w0=0.5, psp=1 * mV,
-                             delay=1 * ms, seed=1, formulation="accumulator", neuron="nest", rule="nest",
-                             name="bench", method=method, precision=precision, record_spikes=False)
+    return feedforward_clopath(1000, 200, rate=10 * Hz, duration=1 * second, drive=500 * pA, w0=0.5, psp=1 * mV,
+                               delay=1 * ms, seed=1, formulation="accumulator", neuron="nest", rule="nest",
+                               name="bench", method=method, precision=precision, record_spikes=False)
+
+
+def weights(method, precision, threads):
+    ff = _network(method, precision, threads)
     run_network(ff.net, 1 * second, device="cpp",
                 project_name=f"bench_accumulator_{method}_{precision}_t{threads}")
     return ff.weights(), ff.spike_count()
@@ -80,10 +85,7 @@ def profile(method, precision):
     """Seconds per code object (Brian2's profiling of the standalone run)."""
     import brian2
 
-    activate("cpp")
-    ff = feedforward_clopath(1000, 200, rate=10 * Hz, duration=1 * second, drive=500 * pA, w0=0.5, psp=1 * mV,
-                             delay=1 * ms, seed=1, formulation="accumulator", neuron="nest", rule="nest",
-                             name="bench", method=method, precision=precision, record_spikes=False)
+    ff = _network(method, precision)
     ff.net.run(1 * second, profile=True)
     with tempfile.TemporaryDirectory() as d:
         brian2.get_device().build(directory=d, compile=True, run=True, with_output=False)

@@ -18,14 +18,12 @@ from brian2 import Hz, mV, ms, pA, second
 from .devices import (_progress, activate, check_device_available, check_memory, estimate_memory_bytes,
                       run_network)
 from .errors import ParameterError, check_choice, check_int, check_number
-from .models.fastmath import PRECISIONS
+from ._choices import METHODS, PRECISIONS
 from .networks import feedforward_clopath
 
 __all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench"]
 
 FORMULATIONS = ("accumulator", "event", "naive")
-#: integration methods of the benchmark's neurons (rk2 and euler drift from NEST: benchmarks/RESULTS.md)
-METHODS = ("rk4_exact", "rk4", "rk2", "euler")
 
 
 # runs the standalone binary and writes its own peak resident memory (kB) next to it, so that the

@@ -18,6 +18,7 @@ import signal
 import sys
 
 from . import __version__
+from ._choices import METHODS, PRECISIONS
 from .errors import CortexSimError, JobFailedError, check_choice, check_int
 
 __all__ = ["main", "build_parser"]
@@ -97,10 +98,6 @@ def _verbosity(p, top=False):
                    **({"default": 0} if top else kw))
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, warnings only",
                    **({"default": False} if top else kw))
-
-
-#: bench.METHODS and models.fastmath.PRECISIONS, here without importing Brian2 (a test checks them)
-METHODS, PRECISIONS = ("rk4_exact", "rk4", "rk2", "euler"), ("double", "mixed")
 
 
 def _speed(p):
@@ -586,10 +583,10 @@ def _cmd_bench(args):
     from .bench import bench_clopath
 
     out = bench_clopath(neurons=args.neurons, inputs=args.inputs, rate_hz=args.rate,
-                        duration_s=args.duration, device=args.device, threads=args.threads,
+                        duration_s=args.duration, device=args.device,
                         drive_pA=args.drive, formulation=args.formulation, dt_ms=args.dt,
                         compile_only=args.compile_only, compute_capability=args.compute_capability,
-                        quick_compile=args.quick_compile, method=args.method, precision=args.precision,
+                        quick_compile=args.quick_compile, **_speed_kwargs(args),
                         max_wall_s=None if args.yes else SOFT_LIMIT_S, report="stderr")
     from ._files import atomic_path
 

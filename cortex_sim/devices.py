@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import compile_count
+from ._files import atomic_path
+from .cache import binary_path, compile_count, discard_build, stale_reason, toolchain, write_stamp
 from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
 
@@ -202,7 +203,8 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
         # one token each: Brian2 tests every flag on its own and drops those the compiler refuses.
         # Brian2 keeps its pointers in local __restrict variables, which GCC does not trust: a
         # neuron loop over 10 arrays needs more run-time alias checks than GCC's default of 10
-        # before it vectorises (the AdEx-Clopath state update: 0.70 -> 0.10 s, benchmarks/RESULTS.md)
+        # before it vectorises (with the other changes of benchmarks/RESULTS.md, 'The CPU core': the
+        # AdEx-Clopath state update of bench clopath 0.70 -> 0.33 s in rk4, double)
         prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
                                                     "--param=vect-max-version-for-alias-checks=64"]
         header = precompiled_header() or _plain_header()
@@ -249,10 +251,8 @@ def _plain_header():
     header = folder / f"cortex_std_{hashlib.sha256(_header_text().encode()).hexdigest()[:12]}.h"
     if not header.exists():
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{header.name}.{os.getpid()}"
-            tmp.write_text(_header_text())
-            os.replace(tmp, header)
+            with atomic_path(header) as tmp:
+                Path(tmp).write_text(_header_text())
         except OSError:
             return None
     return header
@@ -273,8 +273,6 @@ def precompiled_header():
 
     from brian2 import prefs
     from brian2.codegen.cpp_prefs import get_compiler_and_args
-
-    from .cache import toolchain
 
     if os.environ.get("CORTEX_SIM_NO_PCH") == "1":
         return None
@@ -380,8 +378,6 @@ class RunInfo:
 
 
 def _binary_mtime(project: Path):
-    from .cache import binary_path
-
     binary = binary_path(project)
     return None if binary is None else binary.stat().st_mtime_ns
 
@@ -445,8 +441,6 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
     -------
     (compiled, compile_s) : whether the binary was (re)built, and the make time in seconds.
     """
-    from .cache import discard_build, stale_reason
-
     reason = stale_reason(project, device)
     if reason is not None:
         discard_build(project, reason)
@@ -457,8 +451,6 @@ def build_project(dev, project: Path, *, compile: bool = True, report=None, devi
         return False, 0.0
     after = _source_mtimes(project)
     changed = sum(1 for k, v in after.items() if before.get(k) != v)
-    from .cache import binary_path
-
     if changed or binary_path(project) is None:
         _progress(report, f"{changed} generated source file(s) new or changed; compiling (make) ...")
     return make_project(project, device=device, report=report)
@@ -484,8 +476,6 @@ def make_project(project: Path, *, device="cpp", report=None, make_cmd=None):
     Returns ``(compiled, compile_s)``; a successful compile is stamped and counted in compiles.log.
     """
     import signal
-
-    from .cache import write_stamp
 
     if make_cmd is None:
         make_cmd = make_command()
@@ -681,8 +671,6 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
         with open(project / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if failed is not None and _binary_mtime(project) == failed[0]:   # not rebuilt by another process
-                from .cache import discard_build
-
                 discard_build(project, f"its binary {failed[1]}")
             compiled, compile_s = build_project(dev, project, report=report, device=device)
             t2 = time.perf_counter()

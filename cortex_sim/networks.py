@@ -108,5 +108,7 @@ def feedforward_clopath(n_post=100, n_pre=50, *, rate=10 * Hz, duration=1 * seco
     syn = make(pre, post, params, name=f"{name}_syn", dt=dt, voltage=model.voltage,
                input_gate=model.input_gate, psp_scale=psp, w0=w0, delay=delay, connect=connect)
     sm = SpikeMonitor(post, name=f"{name}_spikes") if record_spikes else None
-    net = Network(post, pre, *syn.objects, *([sm] if sm is not None else []), name=f"{name}_network")
+    net = Network(post, pre, *syn.objects, name=f"{name}_network")
+    if sm is not None:
+        net.add(sm)
     return FeedforwardNet(net, post, pre, syn.synapses, sm, n_pre, syn)

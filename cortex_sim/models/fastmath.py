@@ -25,12 +25,10 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Function
 
+from .._choices import PRECISIONS
 from ..errors import check_choice
 
 __all__ = ["PRECISIONS", "exp_name", "precision_namespace"]
-
-#: the precision options of the neuron models
-PRECISIONS = ("double", "mixed")
 
 #: the argument is clamped to the range where expf is finite and normal: besides saving an inf,
 #: this keeps glibc's vector expf on its fast path (without the clamp, ``bench clopath`` ran at

@@ -31,6 +31,7 @@ __all__ = ["ExactLinearRK4", "rk4_exact"]
 
 #: the classical RK4 stages: stage i is evaluated at t + c_i dt from y + c_i k_(i-1)
 _STAGES = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)
+_exprel = sympy.Function("exprel")   # Brian2's (exp(x) - 1)/x, stable at x -> 0
 
 
 def _linear_split(f, x, moving):
@@ -76,8 +77,8 @@ class ExactLinearRK4(StateUpdateMethod):
         kind, split = {}, {}
         for v in names:
             parts = _linear_split(f[v], sym[v], moving)
-            if parts is not None and not (parts[2].free_symbols & moving):
-                kind[v], split[v] = "A", (parts[0] + parts[2], parts[1])
+            if parts is not None and parts[2] == 0:           # no drive by the other variables
+                kind[v], split[v] = "A", parts[:2]
             elif parts is not None and not readers[v] and parts[1] != 0:
                 kind[v], split[v] = "B", parts
             else:
@@ -88,10 +89,10 @@ class ExactLinearRK4(StateUpdateMethod):
             a, b = split[v]
             if s == 0:
                 return sym[v]
-            return sym[v] + (a + b * sym[v]) * s * sympy.Function("exprel")(b * s)
+            return sym[v] + (a + b * sym[v]) * s * _exprel(b * s)
 
         # RK4 stages of class C, class A at its exact stage values
-        stage_state = [dict() for _ in range(4)]
+        stage_state = []
         k = {v: [] for v in names if kind[v] == "C"}
         for i in range(4):
             s = _STAGES[i] * dt
@@ -101,7 +102,7 @@ class ExactLinearRK4(StateUpdateMethod):
                     repl[sym[v]] = exact(v, s)
                 elif kind[v] == "C" and i > 0:
                     repl[sym[v]] = sym[v] + _STAGES[i] * sympy.Symbol(k[v][i - 1], real=True)
-            stage_state[i] = repl
+            stage_state.append(repl)
             for v in k:
                 name = f"__k_{i + 1}_{v}"
                 lines.append(f"{name} = {sympy_to_str(dt * f[v].xreplace(repl))}")
@@ -116,7 +117,7 @@ class ExactLinearRK4(StateUpdateMethod):
                 a, b, g = split[v]
                 E, E2 = sympy.exp(b * dt), sympy.exp(b * dt / 2)
                 gs = [g.xreplace(stage_state[i]) for i in range(4)]
-                new = (sym[v] * E + a * dt * sympy.Function("exprel")(b * dt)
+                new = (sym[v] * E + a * dt * _exprel(b * dt)
                        + dt / 6 * (gs[0] * E + 2 * E2 * (gs[1] + gs[2]) + gs[3]))
             lines.append(f"_{v} = {sympy_to_str(new)}")
         lines += [f"{v} = _{v}" for v in names]

@@ -76,7 +76,8 @@ def ring_delay_function(name: str, n: int, n_delay: int, init: float, n_buffers:
     # call: OpenMP threads call the function at the same step, and a test-and-allocate lost a
     # thread's first writes, so that the result depended on the thread count). Slot-major layout
     # (buffer, slot, neuron): a step's calls, one per neuron, write one row and read the next,
-    # contiguously. Measured on ``bench clopath``: 0.05 s -> see benchmarks/RESULTS.md.
+    # contiguously. Its code object in ``bench clopath``: 0.040 s before, 0.023 s after (Brian2's
+    # profiling, benchmarks/RESULTS.md).
     cpp = f"""
     static double _{name}_buf[{size}];
     static struct _{name}_fill_t {{
