@@ -166,3 +166,12 @@ def test_the_cli_offers_the_options_the_code_has():
     from cortex_sim.models import fastmath
 
     assert cli.METHODS == bench.METHODS and cli.PRECISIONS == fastmath.PRECISIONS
+
+
+def test_a_method_brian2_does_not_know_is_refused_by_name():
+    from cortex_sim.errors import ParameterError
+    from cortex_sim.models import two_compartment
+
+    for build in (adex_clopath, two_compartment):
+        with pytest.raises(ParameterError, match=r"method: got 'rk5'.*rk4_exact"):
+            build(method="rk5")

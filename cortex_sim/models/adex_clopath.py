@@ -21,6 +21,7 @@ from ..errors import check_quantity
 from ..params import AdExParams, preset
 from .base import NeuronModel, spike_clamp_spec, substitute
 from .fastmath import exp_name, precision_namespace
+from .integrators import check_method
 
 __all__ = ["adex_clopath"]
 
@@ -60,6 +61,7 @@ def adex_clopath(params: AdExParams | str = "clopath2010", *, dt=0.1 * ms, curre
     if isinstance(params, str):
         params = preset("adex", params)
     check_quantity("dt", dt, ms, positive=True)
+    check_method(method)
     eqs = substitute(Equations(ADEX_EQS.replace("exp(", f"{exp_name(precision)}(")), I_CURRENT=f"({current})")
     jumps = "w_ad += b\nz = I_sp\nV_T = V_Tmax"
     at_onset = params.jumps_at == "onset"

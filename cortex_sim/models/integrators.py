@@ -27,7 +27,7 @@ import sympy
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException, extract_method_options
 
-__all__ = ["ExactLinearRK4", "rk4_exact"]
+__all__ = ["ExactLinearRK4", "rk4_exact", "check_method"]
 
 #: the classical RK4 stages: stage i is evaluated at t + c_i dt from y + c_i k_(i-1)
 _STAGES = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)
@@ -122,6 +122,16 @@ class ExactLinearRK4(StateUpdateMethod):
             lines.append(f"_{v} = {sympy_to_str(new)}")
         lines += [f"{v} = _{v}" for v in names]
         return "\n".join(lines)
+
+
+def check_method(method):
+    """``method`` if Brian2 knows it (a registered name, 'rk4_exact' included, or a method object),
+    else a ParameterError naming the allowed names."""
+    from ..errors import check_choice
+
+    if isinstance(method, str):
+        check_choice("method", method, tuple(StateUpdateMethod.stateupdaters))
+    return method
 
 
 rk4_exact = ExactLinearRK4()

@@ -22,6 +22,7 @@ from ..errors import check_quantity
 from ..params import TwoCompartmentParams, preset
 from .base import NeuronModel, spike_clamp_spec, substitute
 from .fastmath import exp_name, precision_namespace
+from .integrators import check_method
 
 __all__ = ["two_compartment"]
 
@@ -61,6 +62,7 @@ def two_compartment(params: TwoCompartmentParams | str = "naud2018", *, dt=0.1 *
     if isinstance(params, str):
         params = preset("two_compartment", params)
     check_quantity("dt", dt, ms, positive=True)
+    check_method(method)
     eqs = substitute(Equations(TWO_COMPARTMENT_EQS.replace("exp(", f"{exp_name(precision)}(")),
                      I_SOMA=f"({soma_current})", I_DEND=f"({dend_current})")
     reset, gate, events, code = spike_clamp_spec(
