@@ -1,7 +1,8 @@
-"""Sweeps on Dask against the forked run_many of issue 4/13 (not a test; issue 10).
+"""Sweeps on Dask against one compiled experiment run in this process (not a test).
 
 pairing: a 100-point sweep of the pairing experiment (apical delay x amplitude, trial interval
-2 s), once through ``devices.run_many`` (compile once, forked processes) and once through the
+2 s), once through one ``CompiledExperiment`` in this process (``--engine in_process``; the rows of
+2026-11-30 used the forked ``devices.run_many``, removed since) and once through the
 Dask engine (``run_sweep``, a LocalCluster of N single-threaded workers, a store on disk). The
 per-point overhead is the wall time beyond the simulation loops, (total - sum(run_s) / N) / n;
 for Dask the total includes the workers' start and their first network build, shown apart.
@@ -9,7 +10,7 @@ for Dask the total includes the workers' start and their first network build, sh
 learn: the 6-rule x 3-seed rate study (digits by default), serial in this process against the
 Dask engine on local:2.
 
-Usage: python benchmarks/dask_sweep.py pairing --workers 1 [--engine dask|run_many]
+Usage: python benchmarks/dask_sweep.py pairing --workers 1 [--engine dask|in_process]
        python benchmarks/dask_sweep.py learn [--dataset digits] [--epochs E]
 """
 
@@ -26,28 +27,29 @@ DELAYS = [float(d) for d in range(-10, 15)]       # 25 x 4 = 100 points
 AMPS = [0.8, 1.0, 1.2, 1.4]
 
 
-def pairing_run_many(workers, trial_interval):
-    from cortex_sim.devices import activate, run_many
-    from cortex_sim.protocols.pairing import PairingConfig, _analyse, _build
-    from cortex_sim.sweeps.jobs import pairing_row, pairing_run_args
+def pairing_in_process(workers, trial_interval):
+    """The same points in this process through one CompiledExperiment (no scheduler, no workers)."""
+    from brian2 import ms, nA
+
+    from cortex_sim.experiment import CompiledExperiment
+    from cortex_sim.protocols.pairing import PairingConfig, PairingProtocol
 
     base = PairingConfig(trial_interval=trial_interval * second, test_interval=trial_interval / 2 * second,
                          window_delays=(), pairing_counts=())
     t0 = time.perf_counter()
-    activate("cpp")
-    b = _build(base, "naud2018", __import__("cortex_sim.params", fromlist=["preset"]).preset("clopath", "visual"),
-               "cpp", record_traces=False)
-    from brian2 import ms, nA
-
-    cfgs = [base.with_(apical_delay=d * ms, apical_amp=a * nA) for d in DELAYS for a in AMPS]
-    args = [pairing_run_args(b, c) for c in cfgs]
-    _, info = run_many(b.net, b.t_end * second, args, lambda k: pairing_row(_analyse(cfgs[k], b)),
-                       processes=workers, project_name="pairing_sweep_bench")
+    exp = CompiledExperiment(PairingProtocol(base, record_traces=False))
+    t1 = time.perf_counter()
+    run_s = []
+    for d in DELAYS:
+        for a in AMPS:
+            exp.run({"apical_delay": d * ms, "apical_amp": a * nA})
+            run_s.append(exp.last_run_s)
+    exp.close()
     wall = time.perf_counter() - t0
-    n = len(cfgs)
-    run_s = info["run_s"]
-    return {"points": n, "setup_s": wall - info["total_s"], "total_s": info["total_s"], "wall_s": wall,
-            "mean_run_s": sum(run_s) / n, "overhead_s": (info["total_s"] - sum(run_s) / workers) / n}
+    n = len(run_s)
+    # last_run_s times the binary (with its start); the overhead is run_args and the analysis
+    return {"points": n, "setup_s": t1 - t0, "total_s": wall - (t1 - t0), "wall_s": wall,
+            "mean_run_s": sum(run_s) / n, "overhead_s": (wall - (t1 - t0) - sum(run_s)) / n}
 
 
 def pairing_dask(workers, trial_interval):
@@ -88,14 +90,14 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=("pairing", "learn"))
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--engine", choices=("dask", "run_many"), default="dask")
+    p.add_argument("--engine", choices=("dask", "in_process"), default="dask")
     p.add_argument("--trial-interval", type=float, default=2.0)
     p.add_argument("--dataset", default="digits")
     p.add_argument("--epochs", type=int, default=None)
     a = p.parse_args()
     BrianLogger.log_level_warn()
     if a.what == "pairing":
-        r = (pairing_dask if a.engine == "dask" else pairing_run_many)(a.workers, a.trial_interval)
+        r = (pairing_dask if a.engine == "dask" else pairing_in_process)(a.workers, a.trial_interval)
         record(f"| {today()} | {machine()} | {a.engine} | {a.workers} | {r['points']} | {r['setup_s']:.1f} | "
                f"{r['total_s']:.1f} | {r['mean_run_s']:.3f} | {r['overhead_s']:.3f} "
                f"({100 * r['overhead_s'] / r['mean_run_s']:.1f} % of a run) |")

@@ -2,8 +2,8 @@
 
 One argument picks the device everywhere (``device="runtime" | "cpp" | "cuda"``). This module is
 the one place that touches Brian2's global device state: :func:`activate` resets it before each
-simulation, :func:`run_network` builds (C++/CUDA) or runs (runtime) a network, and
-:func:`run_many` compiles once and re-runs the binary with ``run_args`` (sweeps).
+simulation, :func:`run_network` builds (C++/CUDA) or runs (runtime) a network (a network compiled once and
+re-run with ``run_args`` is a :class:`cortex_sim.experiment.CompiledExperiment`).
 
 C++ and CUDA projects live in a cache folder keyed by a fingerprint of the network's structure
 (object names, classes, sizes, equations and code). Brian2 rewrites only source files whose
@@ -31,7 +31,7 @@ from .cache import binary_path, compile_count, discard_build, stale_reason, tool
 from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
 
-__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network", "run_many",
+__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network",
            "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
            "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
            "check_memory", "private_run_folder", "compile_count", "device_generation", "device_run",
@@ -837,102 +837,6 @@ def device_run(dev, where, project, *, run_args=None, results_directory="results
     finally:
         if swap:
             module.subprocess = subprocess
-
-
-_MANY = {}  # the state of run_many, inherited by its forked worker processes
-
-
-def _many_worker_init():
-    # own process group: a terminal's Ctrl-C reaches the parent only, which stops the runs itself
-    import signal
-
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _many_run(k):
-    """One run of run_many in a worker process: Brian2's documented device.run, then extract."""
-    dev, project, run_args_list, extract = (_MANY[n] for n in ("dev", "project", "run_args", "extract"))
-    device_run(dev, project, project, run_args=run_args_list[k], results_directory=f"results_{k}", what=f"run {k}")
-    check_completed(dev, f"run {k}")
-    return k, extract(k), float(getattr(dev, "_last_run_time", float("nan")))
-
-
-def run_many(net, duration, run_args_list, extract, *, device="cpp", processes=2,
-             project_name="sweep", report=None, skip=(), on_result=None):
-    """Compile ``net`` once and run the binary once per entry of ``run_args_list``.
-
-    Each entry is a Brian2 ``run_args`` dict (``{group.var: value, timed_array: values}``) that
-    changes only initial values, shared constants or TimedArray contents, never the structure.
-    The runs use Brian2's documented ``device.run(run_args=..., results_directory=...)``, each in
-    its own results folder, ``processes`` at a time in forked worker processes (as in Brian2's
-    guide to multiple standalone runs); ``extract(k)`` is called in the worker that ran ``k``, with
-    the device reading that run's results, and its return value (picklable) is collected.
-
-    ``skip`` lists runs not to do (already done, e.g. in a checkpoint); ``on_result(k, result)``
-    is called as soon as run ``k`` is extracted, so that a caller can save it before the others end.
-    A Ctrl-C or SIGTERM stops every run (the binaries stop cleanly) and raises RunInterrupted.
-
-    Returns
-    -------
-    results : list
-        ``extract(k)`` for each run (None for skipped runs).
-    info : dict
-        ``compile_s`` (one compile), ``total_s`` (wall time of all runs), ``run_s`` (simulation
-        loop of each run, as the binary reports it), ``project_dir``.
-    """
-    import multiprocessing
-    import signal
-
-    import brian2
-
-    check_choice("device", device, ("cpp",))
-    check_int("processes", processes, low=1)
-    if len(run_args_list) == 0:
-        from .errors import ParameterError
-
-        raise ParameterError("run_args_list: got no runs; allowed: one or more run_args dicts")
-    net.run(duration)
-    dev = brian2.get_device()
-    project = cache_root() / device / f"{project_name}-{network_fingerprint(net)}"
-    project.mkdir(parents=True, exist_ok=True)
-    todo = [k for k in range(len(run_args_list)) if k not in set(skip)]
-    results_out = [None] * len(run_args_list)
-    run_s = [float("nan")] * len(run_args_list)
-    with open(project / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _, compile_s = build_project(dev, project, report=report, device=device)
-        _progress(report, f"{len(todo)} runs, {processes} at a time ...")
-        _MANY.update(dev=dev, project=project, run_args=run_args_list, extract=extract)
-        t0 = time.perf_counter()
-        pool = multiprocessing.get_context("fork").Pool(min(processes, max(1, len(todo))),
-                                                         initializer=_many_worker_init)
-        try:
-            bar = _bar(report, len(todo), "runs")
-            for k, result, seconds in pool.imap_unordered(_many_run, todo):
-                results_out[k], run_s[k] = result, seconds
-                bar.update()
-                if on_result is not None:
-                    on_result(k, result)
-            bar.close()
-            pool.close()
-        except BaseException as exc:
-            for child in multiprocessing.active_children():  # stop the binaries cleanly, then the workers
-                try:
-                    os.killpg(child.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
-            pool.terminate()
-            if isinstance(exc, KeyboardInterrupt):
-                raise RunInterrupted("interrupted; the runs that had finished were kept") from None
-            raise
-        finally:
-            pool.join()
-            _MANY.clear()
-        total_s = time.perf_counter() - t0
-    _progress(report, f"{len(todo)} runs in {total_s:.1f} s")
-    return results_out, {"compile_s": compile_s, "total_s": total_s, "run_s": run_s,
-                         "project_dir": str(project)}
 
 
 def _bar(report, total, unit):

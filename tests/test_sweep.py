@@ -30,12 +30,12 @@ def test_sweep_equals_separate_runs_and_reuses_the_project():
             assert row[f"{cond}_epsp_ratio"] == pytest.approx(c["epsp_ratio"], rel=1e-12)
     assert rows[0]["paired_epsp_ratio"] > 1.2 > rows[2]["paired_epsp_ratio"]   # delay 0 vs 5 ms at 1 nA
     # the same sweep again, in a fresh worker state: the project is unchanged, nothing is recompiled
-    from cortex_sim.sweeps import jobs
+    from cortex_sim.sweeps import engine
 
-    jobs._WORKER.clear()
-    counts = {p: compile_count(p) for p in (cache_root() / "cpp").glob("pairing_sweep-*")}
+    engine._EXPERIMENTS.clear()
+    counts = {p: compile_count(p) for p in (cache_root() / "cpp").glob("pairing-*")}
     rows2, _ = sweep_pairing(grid, PairingConfig(**FAST), cluster="serial")
-    assert {p: compile_count(p) for p in (cache_root() / "cpp").glob("pairing_sweep-*")} == counts
+    assert {p: compile_count(p) for p in (cache_root() / "cpp").glob("pairing-*")} == counts
     assert rows2 == rows
 
 

@@ -143,7 +143,7 @@ def test_two_workers_compile_a_new_project_once(tmp_path, monkeypatch):
         close_cluster(c)
     assert (res.ran, res.failed) == (2, 0)
     assert len(pids) == 2                                      # each worker asked for the project
-    projects = list((cache_root() / "cpp").glob("pairing_sweep-*"))
+    projects = list((cache_root() / "cpp").glob("pairing-*"))
     assert len(projects) == 1 and compile_count(projects[0]) == 1
     assert res.records[0]["paired_epsp_ratio"] > 1.1 > res.records[1]["paired_epsp_ratio"]
 

@@ -69,21 +69,30 @@ class AccumulatorSynapses(ClopathSynapses):
     dt: object = None
     rebase_steps: int = 0
 
+    def final_outputs(self):
+        """The variables :meth:`weights_from` needs, as outputs of a compiled run."""
+        S = self.synapses
+        return {"syn_i": S.variables["i"], "syn_j": S.variables["j"], "syn_w": S.variables["w"],
+                "syn_G": S.variables["G_syn"], "pre_xbar": self.pre.variables["xbar"],
+                "post_P_ltp": self.post.variables["P_ltp"]}
+
     def weights(self):
         """Final weights with the LTP pending since each synapse's last arrival applied."""
-        S = self.synapses
+        raw = {k: np.asarray(v.get_value()) for k, v in self.final_outputs().items()}
+        return self.weights_from(raw, float(self.post.t[:]))
+
+    def weights_from(self, raw, t_end):
+        """Final weights from the arrays of :meth:`final_outputs` at time ``t_end`` (s)."""
         p = self.params
         tau = float(p.tau_x)
         dt = float(self.dt)
-        t_end = float(self.post.t[:])
         step = int(round(t_end / dt)) - 1
         t_ref = (step // self.rebase_steps) * self.rebase_steps * dt
-        i = np.asarray(S.i[:])
-        j = np.asarray(S.j[:])
-        xbar = np.asarray(self.pre.xbar[:])[i]
-        P = np.asarray(self.post.P_ltp[:])[j]
-        G = np.asarray(S.G_syn[:])
-        w = np.asarray(S.w[:]) + xbar * np.exp((step * dt - t_ref) / tau) * (P - G)
+        i = np.asarray(raw["syn_i"], dtype=int)
+        j = np.asarray(raw["syn_j"], dtype=int)
+        xbar = np.asarray(raw["pre_xbar"])[i]
+        P = np.asarray(raw["post_P_ltp"])[j]
+        w = np.asarray(raw["syn_w"]) + xbar * np.exp((step * dt - t_ref) / tau) * (P - np.asarray(raw["syn_G"]))
         return np.clip(w, float(p.w_min), float(p.w_max))
 
 

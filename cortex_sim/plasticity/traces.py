@@ -179,6 +179,14 @@ class ClopathSynapses:
         """Current weights (n_synapses,); the accumulator form adds its pending LTP."""
         return np.asarray(self.synapses.w[:], dtype=float)
 
+    def final_outputs(self):
+        """The variables :meth:`weights_from` needs, as outputs of a compiled run."""
+        return {"syn_w": self.synapses.variables["w"]}
+
+    def weights_from(self, raw, t_end):
+        """Final weights from the arrays of :meth:`final_outputs` (``t_end`` in s: unused here)."""
+        return np.asarray(raw["syn_w"], dtype=float)
+
 
 def connect_and_schedule(S, connect, w0):
     """Connect ``S`` ("all", a condition string or index arrays (i, j)), set w0, and run its LTD

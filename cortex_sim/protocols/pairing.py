@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, second
 
-from ..devices import activate, run_network, shared_clock, stable_clock
+from ..devices import shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_quantity
-from ..inputs import padded_count, padded_rows, scheduled_spikes
+from ..experiment import Built, Protocol, run
+from ..inputs import padded_count, padded_rows, scheduled_spikes, spike_table_array
 from ..models import build_neuron_group, two_compartment
 from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
 from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 
-__all__ = ["PairingConfig", "PairingResult", "run_pairing", "SWEEPABLE"]
+__all__ = ["PairingConfig", "PairingResult", "PairingProtocol", "run_pairing", "pairing_row", "SWEEPABLE"]
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,8 @@ def _inputs(cfg, blocks, roles):
     return fibers, apical
 
 
-@dataclass
-class _Built:
-    net: object
-    handles: dict
-    blocks: dict
-    roles: list
-    t_end: float
-
-
 def _build(cfg, neuron, rule, device, record_traces, formulation="event", method="rk4_exact", precision="double"):
-    """The pairing network on the active device (call activate() first)."""
+    """The pairing network on the active device (call activate() first), its inputs and outputs."""
     dt = cfg.dt
     model = two_compartment(neuron, dt=dt, dend_current="I_ap", method=method, precision=precision)
     check_dt(dt, model.params, rule)
@@ -235,15 +227,20 @@ def _build(cfg, neuron, rule, device, record_traces, formulation="event", method
     wmon = StateMonitor(syn.synapses, "w", record=s1_idx, clock=stable_clock(100 * ms, "pair_w_clock"),
                         name="pair_w")
     objs = [G, pre, *syn.objects, ap_group, ap_syn, spikes, vmon, wmon]
-    trace_mon = None
+    outputs = {"vs_t": vmon.variables["t"], "vs": vmon.variables["v_s"], "spike_i": spikes.variables["i"],
+               "spike_t": spikes.variables["t"], "w_t": wmon.variables["t"], "w": wmon.variables["w"],
+               **syn.final_outputs()}
     if record_traces:
         trace_mon = StateMonitor(G, ["v_s", "v_d"], record=[0], clock=stable_clock(0.2 * ms, "pair_trace_clock"),
                                  name="pair_trace")
         objs.append(trace_mon)
-    net = Network(*objs, name="pair_network")
-    handles = dict(spikes=spikes, vmon=vmon, wmon=wmon, trace_mon=trace_mon, ap_group=ap_group,
-                   ap_syn=ap_syn, projection=syn)
-    return _Built(net, handles, blocks, roles, t_end)
+        outputs.update(trace_t=trace_mon.variables["t"], trace_v_s=trace_mon.variables["v_s"],
+                       trace_v_d=trace_mon.variables["v_d"])
+    table = ap_group.namespace["spike_table"]
+    inputs = {"apical_table": table, "apical_t_next": ap_group.t_next, "apical_amp": ap_syn.apical_amp}
+    state = {"blocks": blocks, "roles": roles, "n_neurons": n_neurons, "n_rows": table.values.shape[0],
+             "projection": syn, "record_traces": record_traces}
+    return Built(Network(*objs, name="pair_network"), t_end * second, inputs, outputs, state)
 
 
 #: the pairing network's neurons are padded to a multiple of this (silent neurons)
@@ -317,28 +314,79 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
     >>> round(res.conditions["spike_alone"]["epsp_ratio"], 2), round(res.conditions["paired"]["epsp_ratio"], 2)
     (1.01, 1.25)
     """
-    cfg = (config or PairingConfig()).check()
-    rule = preset("clopath", rule) if isinstance(rule, str) else rule
-    check_choice("formulation", formulation, FORMULATIONS)
-    activate(device, threads=threads)
-    b = _build(cfg, neuron, rule, device, record_traces, formulation, method, precision)
-    info = run_network(b.net, b.t_end * second, device=device, project_name="pairing", report=report)
-    res = _analyse(cfg, b)
-    res.blocks.update(run_s=info.run_s, compile_s=info.compile_s)
+    protocol = PairingProtocol(config, neuron=neuron, rule=rule, formulation=formulation, method=method,
+                               precision=precision, record_traces=record_traces, device=device)
+    res, timings = run(protocol, device=device, threads=threads, report=report)
+    res.blocks.update(timings)
     return res
+
+
+class PairingProtocol(Protocol):
+    """The pairing experiment as a :class:`~cortex_sim.experiment.Protocol`: compiled once, run again
+    with other apical delays and amplitudes (:data:`SWEEPABLE`) through Brian2's ``run_args``.
+
+    Parameters as :func:`run_pairing`; ``device`` selects the eps-delay implementation the build uses.
+    """
+
+    name = "pairing"
+
+    def __init__(self, config: PairingConfig | None = None, *, neuron="naud2018", rule="visual",
+                 formulation="event", method="rk4_exact", precision="double", record_traces=True, device="cpp"):
+        check_choice("formulation", formulation, FORMULATIONS)
+        self.config = (config or PairingConfig()).check()
+        self.neuron = preset("two_compartment", neuron) if isinstance(neuron, str) else neuron
+        self.rule = preset("clopath", rule) if isinstance(rule, str) else rule
+        self.formulation, self.method, self.precision = formulation, method, precision
+        self.record_traces, self.device = bool(record_traces), device
+
+    def configured(self, values):
+        """The configuration with the run-time ``values`` (floats in ms / nA) applied."""
+        return self.config.with_(**{n: float(v) * SWEEPABLE[n] for n, v in values.items()}).check()
+
+    def check_values(self, values):
+        values = super().check_values(values)
+        self.configured(values)
+        return values
+
+    def build(self):
+        return _build(self.config, self.neuron, self.rule, self.device, self.record_traces, self.formulation,
+                      self.method, self.precision)
+
+    def run_args(self, built, values):
+        cfg = self.configured(values)
+        st = built.state
+        fibers, apical = _inputs(cfg, st["blocks"], _roles(cfg))
+        _, apical = _pad_inputs(fibers, apical, st["n_neurons"], cfg.n_s2 + cfg.n_b)
+        table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=st["n_rows"])
+        return {"apical_table": table, "apical_t_next": table[0], "apical_amp": float(cfg.apical_amp)}
+
+    def analyse(self, built, raw, values):
+        return _analyse(self.configured(values), built, raw)
+
+    def row(self, result):
+        return pairing_row(result)
 
 
 #: parameters that a sweep can vary without changing the compiled project
 SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
+PairingProtocol.sweepable = SWEEPABLE
 
 
-def _analyse(cfg, b: _Built) -> PairingResult:
-    """Measure EPSPs, spikes per trial and traces from the monitors of a finished run."""
-    blocks, roles, h = b.blocks, b.roles, b.handles
-    vmon, spikes, wmon, trace_mon = h["vmon"], h["spikes"], h["wmon"], h["trace_mon"]
+def pairing_row(res):
+    """The record of one pairing run: the four EPSP ratios and spikes per paired trial."""
+    c = res.conditions
+    return {**{f"{n}_epsp_ratio": v["epsp_ratio"] for n, v in c.items()},
+            "paired_spikes_per_trial": float(sum(c["paired"]["spikes_per_trial"])
+                                             / max(1, len(c["paired"]["spikes_per_trial"])))}
+
+
+def _analyse(cfg, built: Built, raw: dict) -> PairingResult:
+    """Measure EPSPs, spikes per trial and traces from the output arrays of a finished run."""
+    st = built.state
+    blocks, roles, n = st["blocks"], st["roles"], st["n_neurons"]
     delay_s = float(cfg.syn_delay / second)
-    vt = np.asarray(vmon.t / second)
-    vs = np.asarray(vmon.v_s / mV)
+    vt = raw["vs_t"]
+    vs = raw["vs"][:len(vt) * n].reshape(len(vt), n).T * 1e3      # mV, (neuron, time)
 
     def epsp(k, times):
         out = []
@@ -351,11 +399,11 @@ def _analyse(cfg, b: _Built) -> PairingResult:
     def ratio(k, times_before, times_after):
         return float(epsp(k, times_after).mean() / epsp(k, times_before).mean())
 
-    trains = spikes.spike_trains()
+    spike_i, spike_t = raw["spike_i"], raw["spike_t"]
 
     def spikes_per_trial(k, times):
-        st = np.asarray(trains[k] / second)
-        return [int(np.sum((st >= t) & (st < t + 0.15))) for t in times]
+        st_k = spike_t[spike_i == k]
+        return [int(np.sum((st_k >= t) & (st_k < t + 0.15))) for t in times]
 
     b1, b2 = blocks["block1"], blocks["block2"]
     conditions = {
@@ -377,15 +425,15 @@ def _analyse(cfg, b: _Built) -> PairingResult:
         elif label.startswith("count_"):
             counts.append({"n_pairings": n2, "epsp_ratio": ratio(k, blocks["test1"], blocks["test2"])})
     traces = {}
-    if trace_mon is not None:
-        tt = np.asarray(trace_mon.t / ms)
+    if st["record_traces"]:
+        tt = raw["trace_t"] * 1e3
         for name, t0 in (("single_spike_trial", b1[0]), ("burst_trial", b2[0])):
             sel = (tt >= t0 * 1000 - 20) & (tt < t0 * 1000 + 150)
-            traces[name] = {"t_ms": tt[sel] - t0 * 1000, "v_s_mV": np.asarray(trace_mon.v_s[0] / mV)[sel],
-                            "v_d_mV": np.asarray(trace_mon.v_d[0] / mV)[sel]}
+            traces[name] = {"t_ms": tt[sel] - t0 * 1000, "v_s_mV": raw["trace_v_s"][:len(tt)][sel] * 1e3,
+                            "v_d_mV": raw["trace_v_d"][:len(tt)][sel] * 1e3}
     all_tests = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
     return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
-                         epsp(0, all_tests), all_tests, np.asarray(wmon.t / second),
-                         np.asarray(wmon.w).mean(axis=0), traces,
-                         {k: v.tolist() for k, v in blocks.items()},
-                         h["projection"].weights()[:len(roles) * (cfg.n_s2 + cfg.n_b)])
+                         epsp(0, all_tests), all_tests, raw["w_t"],
+                         raw["w"][:len(raw["w_t"]) * cfg.n_s1].reshape(len(raw["w_t"]), cfg.n_s1).mean(axis=1),
+                         traces, {k: v.tolist() for k, v in blocks.items()},
+                         st["projection"].weights_from(raw, float(built.duration))[:len(roles) * (cfg.n_s2 + cfg.n_b)])

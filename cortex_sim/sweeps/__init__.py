@@ -10,8 +10,8 @@ resumes, and an ``xarray.Dataset`` of the results.
 
 from . import jobs  # noqa: F401  (registers the jobs)
 from .cluster import CLUSTER_KINDS, close_cluster, make_client, make_cluster, parse_cluster_options
-from .engine import JOBS, Job, Param, SweepResult, point_key, read_store, run_sweep, to_dataset
+from .engine import JOBS, Job, Param, SweepResult, point_key, protocol_job, read_store, run_sweep, to_dataset
 from .pairing import sweep_pairing
 
-__all__ = ["run_sweep", "SweepResult", "JOBS", "Job", "Param", "make_client", "make_cluster", "close_cluster",
+__all__ = ["run_sweep", "protocol_job", "SweepResult", "JOBS", "Job", "Param", "make_client", "make_cluster", "close_cluster",
            "parse_cluster_options", "CLUSTER_KINDS", "point_key", "read_store", "to_dataset", "sweep_pairing"]

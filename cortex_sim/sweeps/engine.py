@@ -39,7 +39,7 @@ import numpy as np
 from .._files import atomic_path
 from ..errors import ParameterError, RunInterrupted, check_choice
 
-__all__ = ["Param", "Job", "JOBS", "SweepResult", "run_sweep", "point_key", "read_store", "to_dataset"]
+__all__ = ["Param", "Job", "JOBS", "protocol_job", "SweepResult", "run_sweep", "point_key", "read_store", "to_dataset"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,72 @@ class Job:
 
 #: the sweepable jobs by name (filled by :mod:`cortex_sim.sweeps.jobs`)
 JOBS: dict[str, Job] = {}
+
+
+#: per worker process: the compiled experiments of the protocols it ran, newest last
+_EXPERIMENTS: dict = {}
+_KEEP_EXPERIMENTS = 4
+
+
+def _experiment(protocol):
+    """The worker's compiled experiment of ``protocol`` (compiled, or found in the project cache,
+    by the first point that needs it; kept for the next points of the same configuration)."""
+    from ..experiment import CompiledExperiment
+
+    key = (type(protocol).__module__, type(protocol).__qualname__,
+           json.dumps(protocol.fields(), sort_keys=True, default=str))
+    exp = _EXPERIMENTS.pop(key, None)
+    if exp is None:
+        exp = CompiledExperiment(protocol, device="cpp")
+    _EXPERIMENTS[key] = exp
+    while len(_EXPERIMENTS) > _KEEP_EXPERIMENTS:
+        _EXPERIMENTS.pop(next(iter(_EXPERIMENTS))).close()
+    return exp
+
+
+def protocol_job(name: str, make: Callable, params=None, *, plot: str, help: str = "") -> Job:
+    """A :class:`Job` that runs a :class:`~cortex_sim.experiment.Protocol` at every point.
+
+    Each worker compiles the protocol once (one project per host in the cache, under its lock)
+    and runs it with each point's values through Brian2's ``run_args``, in a run folder of its own.
+
+    Parameters
+    ----------
+    name : str
+        The job's name (in the store and in messages).
+    make : callable
+        ``make(options) -> Protocol``: validates the sweep's options (one ParameterError naming the
+        bad one) and returns the configured protocol; ``make(None)`` returns a default one.
+    params : tuple of Param, optional
+        The sweepable parameters with their help; default: one per ``protocol.sweepable``.
+    plot : str
+        The record field the figure draws.
+
+    Examples
+    --------
+    >>> from cortex_sim.protocols.pairing import PairingProtocol
+    >>> job = protocol_job("pairing", lambda o: PairingProtocol(record_traces=False), plot="paired_epsp_ratio")
+    >>> [p.name for p in job.params]
+    ['apical_delay', 'apical_amp']
+    """
+    if params is None:
+        proto = make(None)
+        params = tuple(Param(n, str(u)) for n, u in proto.sweepable.items())
+
+    def prepare(options):
+        protocol = make(options)
+        return {"protocol": protocol}, {"protocol": type(protocol).__qualname__, **protocol.fields()}
+
+    def point(values, options, workdir):
+        exp = _experiment(options["protocol"])
+        row = dict(options["protocol"].row(exp.run(values)))
+        row["run_s"] = float(exp.last_run_s)
+        return row
+
+    def check_point(values, options):
+        options["protocol"].check_values(values)
+
+    return Job(name, tuple(params), prepare, point, plot=plot, check_point=check_point, help=help)
 
 
 @dataclass

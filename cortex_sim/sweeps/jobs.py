@@ -1,21 +1,20 @@
 """The sweepable jobs: pairing, frequency, window, bench, learn.
 
-Each point function runs in a worker process. The pairing job keeps its compiled network in the
-worker between points (one project per worker host, compiled by the first worker that needs it
-under the project's file lock) and re-runs the binary with Brian2's ``run_args`` in a run folder
-of the worker's own; the frequency and window jobs regenerate their spike tables per point and
-run them in a private run folder too (the lock covers generation and compile only).
+Each point function runs in a worker process. The pairing job is a protocol job
+(:func:`~cortex_sim.sweeps.engine.protocol_job`): each worker keeps the compiled pairing
+experiment between points (one project per host, compiled by the first worker that needs it under
+the project's file lock) and re-runs the binary with Brian2's ``run_args`` in a run folder of its
+own; the frequency and window jobs regenerate their spike tables per point and run them in a
+private run folder too (the lock covers generation and compile only).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from pathlib import Path
 
 from ..errors import ParameterError, check_choice
-from .engine import JOBS, Job, Param
+from .engine import JOBS, Job, Param, protocol_job
 
 
 def _unknown(options, allowed, job):
@@ -36,13 +35,14 @@ PAIRING_DEFAULTS = {"config": None, "neuron": "naud2018", "rule": "visual", "for
                     "trial_interval_s": None, "dt_ms": None}
 
 
-def _pairing_prepare(options):
+def _pairing_protocol(options):
+    """The pairing protocol of a sweep's options (None: the defaults)."""
     from brian2 import ms, second
 
     from ..errors import check_number
-    from ..plasticity.clopath import FORMULATIONS
-    from ..protocols.pairing import PairingConfig
+    from ..protocols.pairing import PairingConfig, PairingProtocol
 
+    options = options or {}
     _unknown(options, PAIRING_DEFAULTS, "pairing")
     o = {**PAIRING_DEFAULTS, **options}
     cfg = o["config"] or PairingConfig(window_delays=(), pairing_counts=())
@@ -53,118 +53,14 @@ def _pairing_prepare(options):
         cfg = cfg.with_(trial_interval=ti * second, test_interval=ti / 2 * second)
     if o["dt_ms"] is not None:
         cfg = cfg.with_(dt=check_number("dt_ms", o["dt_ms"], low=0, low_open=True, high=10) * ms)
-    cfg = cfg.check()
-    check_choice("formulation", o["formulation"], FORMULATIONS)
-    neuron, neuron_json = _preset_json("two_compartment", o["neuron"])
-    rule, rule_json = _preset_json("clopath", o["rule"])
-    cfg_json = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.to_dict().items()}
-    fields = {"config": cfg_json, "neuron": neuron_json, "rule": rule_json, "formulation": o["formulation"],
-              "device": "cpp"}
-    return {"config": cfg, "neuron": neuron, "rule": rule, "formulation": o["formulation"]}, fields
+    return PairingProtocol(cfg, neuron=o["neuron"], rule=o["rule"], formulation=o["formulation"],
+                           record_traces=False, device="cpp")
 
 
-#: per worker process: the built pairing network of the options last used
-_WORKER = {}
-
-
-def _pairing_state(options):
-    import fcntl
-
-    import brian2
-    from brian2 import second
-
-    from ..devices import (activate, build_project, cache_root, device_generation, network_fingerprint,
-                           private_run_folder)
-    from ..protocols.pairing import _build
-
-    key = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in options.items()},
-                     sort_keys=True, default=str)
-    state = _WORKER.pop("pairing", None)
-    # reuse the built network only if no other simulation has reset the device since (a worker may
-    # run points of other jobs, and a process may run other simulations between sweeps)
-    if state is not None and state["key"] == key and state["generation"] == device_generation():
-        _WORKER["pairing"] = state
-        return state
-    if state is not None:
-        shutil.rmtree(state["work"], ignore_errors=True)
-    # release the old network before activate() collects it: Brian2 makes code-object names unique
-    # against live objects, and a live old network would rename the new one's (other code, a recompile)
-    state = None
-    activate("cpp")
-    b = _build(options["config"], options["neuron"], options["rule"], "cpp", record_traces=False,
-               formulation=options["formulation"])
-    b.net.run(b.t_end * second)
-    dev = brian2.get_device()
-    project = cache_root() / "cpp" / f"pairing_sweep-{network_fingerprint(b.net)}"
-    project.mkdir(parents=True, exist_ok=True)
-    with open(project / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        build_project(dev, project, device="cpp")
-        work = private_run_folder(project)
-    dev.project_dir = str(work)   # run_args files go to this worker's folder
-    state = _WORKER["pairing"] = {"key": key, "b": b, "dev": dev, "work": work, "project": project,
-                                  "generation": device_generation()}
-    return state
-
-
-def pairing_run_args(b, cfg):
-    """Brian2 run_args that turn the compiled base network ``b`` into the configuration ``cfg``
-    (same structure, other apical timing and amplitude)."""
-    from brian2 import second
-
-    from ..inputs import spike_table_array
-    from ..protocols.pairing import _inputs, _pad_inputs, _roles
-
-    ap_group, ap_syn = b.handles["ap_group"], b.handles["ap_syn"]
-    table_ta = ap_group.namespace["spike_table"]
-    fibers, apical = _inputs(cfg, b.blocks, _roles(cfg))
-    _, apical = _pad_inputs(fibers, apical, len(ap_group), cfg.n_s2 + cfg.n_b)
-    table = spike_table_array([a if a.size else [] for a in apical], cfg.dt, n_rows=table_ta.values.shape[0])
-    return {table_ta: table * second, ap_group.t_next: table[0] * second, ap_syn.apical_amp: cfg.apical_amp}
-
-
-def pairing_row(res):
-    """The record of one pairing run: the four EPSP ratios and spikes per paired trial."""
-    c = res.conditions
-    return {**{f"{n}_epsp_ratio": v["epsp_ratio"] for n, v in c.items()},
-            "paired_spikes_per_trial": float(sum(c["paired"]["spikes_per_trial"])
-                                             / max(1, len(c["paired"]["spikes_per_trial"])))}
-
-
-def _pairing_point(point, options, workdir):
-    from ..devices import check_completed, device_run
-    from ..protocols.pairing import SWEEPABLE, _analyse
-
-    state = _pairing_state(options)
-    cfg = options["config"].with_(**{n: float(v) * SWEEPABLE[n] for n, v in point.items()}).check()
-    dev, work = state["dev"], state["work"]
-    run_dir = f"results_{os.getpid()}"
-    device_run(dev, work, state["project"], run_args=pairing_run_args(state["b"], cfg), results_directory=run_dir,
-               what=f"the point {point}")
-    check_completed(dev, f"the point {point}")
-    try:
-        res = _analyse(cfg, state["b"])
-        row = pairing_row(res)
-        row["run_s"] = float(getattr(dev, "_last_run_time", float("nan")))
-    finally:
-        for name in list(getattr(dev, "run_args_arrays", [])):
-            for p in (work / "static_arrays" / name, work / "static_arrays" / (name + ".lock")):
-                if p.exists():
-                    p.unlink()
-    return row
-
-
-def _pairing_check(point, options):
-    from ..protocols.pairing import SWEEPABLE
-
-    options["config"].with_(**{n: float(v) * SWEEPABLE[n] for n, v in point.items()}).check()
-
-
-JOBS["pairing"] = Job(
-    "pairing", (Param("apical_delay", "ms", help="apical onset after the s2 volley"),
-                Param("apical_amp", "nA", help="apical pulse amplitude")),
-    _pairing_prepare, _pairing_point, plot="paired_epsp_ratio", check_point=_pairing_check,
-    help="the Grewe pairing experiment, compiled once per host, re-run with run_args")
+JOBS["pairing"] = protocol_job(
+    "pairing", _pairing_protocol, (Param("apical_delay", "ms", help="apical onset after the s2 volley"),
+                                   Param("apical_amp", "nA", help="apical pulse amplitude")),
+    plot="paired_epsp_ratio", help="the Grewe pairing experiment, compiled once per host, re-run with run_args")
 
 
 # -- frequency and window -------------------------------------------------------------------------
