@@ -1,4 +1,4 @@
-"""The Clopath network benchmark behind ``cortex-sim bench clopath`` (issue 4).
+"""The Clopath network benchmark behind ``cortex-sim bench clopath``.
 
 N neurons of the NEST-mirroring AdEx-Clopath preset (NEST 3.10 ``aeif_psc_delta_clopath``
 defaults, V_th_max = -30.4 mV, b = 80.5 pA), each receiving all K independent Poisson inputs at R Hz
@@ -15,13 +15,13 @@ import time
 import numpy as np
 from brian2 import Hz, mV, ms, pA, second
 
-from .devices import (_progress, activate, check_device_available, check_memory, estimate_memory_bytes,
-                      run_network)
+from .devices import _progress, check_device_available, check_memory, estimate_memory_bytes
 from .errors import ParameterError, check_choice, check_int, check_number
+from .experiment import Built, CompiledExperiment, Protocol, run
 from ._choices import METHODS, PRECISIONS
 from .networks import feedforward_clopath
 
-__all__ = ["bench_clopath", "FORMULATIONS", "estimate_clopath_bench"]
+__all__ = ["bench_clopath", "BenchProtocol"]
 
 FORMULATIONS = ("accumulator", "event", "naive")
 
@@ -76,7 +76,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_choice("method", method, METHODS)
     check_choice("precision", precision, PRECISIONS)
     check_number("dt", dt_ms, low=0, low_open=True, high=10)
-    # magnitudes a neuron model can mean (issue 24): a Poisson input of at most 1 kHz (and at most
+    # magnitudes a neuron model can mean: a Poisson input of at most 1 kHz (and at most
     # one spike per step), a drive within +-10 nA (an AdEx neuron fires at ~100 Hz with 1 nA)
     if not 0 <= check_number("rate", rate_hz) <= min(1000.0, 1e3 / dt_ms):
         raise ParameterError(f"rate: got {rate_hz:g} Hz; allowed: 0 to {min(1000.0, 1e3 / dt_ms):g} Hz (Poisson "
@@ -96,32 +96,64 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
     check_device_available(device, compile_only=compile_only)
     _progress(report, f"bench clopath: {neurons} x {inputs} synapses on {device}, estimated "
                       f"{memory / 2**20:.0f} MB and {wall:.1f} s of simulation; building the network ...")
-    t0 = time.perf_counter()
-    activate(device, threads=threads, codegen_target="cython", compile_only=compile_only,
-             compute_capability=compute_capability, quick_compile=quick_compile)
-    if device == "cpp":   # activate() restores the previous run command before the next build
-        from brian2 import prefs
-
-        prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _RSS_WRAPPER, "./main"]
-    dt = dt_ms * ms
-    ff = feedforward_clopath(neurons, inputs, rate=rate_hz * Hz, duration=duration_s * second,
-                             drive=drive_pA * pA, w0=0.5, psp=1 * mV, delay=1 * ms, dt=dt, seed=seed,
-                             formulation=formulation, neuron="nest", rule="nest", name="bench",
-                             method=method, precision=precision, record_spikes=False,
-                             # the ring-buffer function has C++ and NumPy code only (runtime: Cython)
-                             delay_impl=None if device == "cpp" else "register")
-    t_setup = time.perf_counter() - t0
-    info = run_network(ff.net, duration_s * second, device=device,
-                       project_name=f"bench_{formulation}_{method}_{precision}_t{threads}"
-                                    + ("_check" if quick_compile else ""),
-                       compile_only=compile_only, report=report)
+    protocol = BenchProtocol(neurons=neurons, inputs=inputs, rate_hz=rate_hz, duration_s=duration_s, drive_pA=drive_pA,
+                             formulation=formulation, dt_ms=dt_ms, seed=seed, method=method, precision=precision,
+                             device=device, threads=threads, quick_compile=quick_compile)
     n_syn = neurons * inputs
-    if compile_only:
-        return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3),
-                "compile_s": round(info.compile_s, 3), "device": device, "compiled": True,
-                "project_dir": info.project_dir, "formulation": formulation}
-    return {"synapses": n_syn, "build_s": round(t_setup + info.build_s, 3), "compile_s": round(info.compile_s, 3),
-            "run_s": round(float(info.run_s), 4), "post_rate_hz": ff.spike_count() / neurons / duration_s,
-            "device": device, "threads": threads, "peak_rss_mb": round(_peak_rss_mb(device, info.run_dir), 1),
-            "formulation": formulation, "method": method, "precision": precision,
-            "mean_weight": float(np.mean(ff.weights()))}
+    record = {"synapses": n_syn, "device": device, "formulation": formulation}
+    t0 = time.perf_counter()
+    if device == "runtime":
+        result, timings = run(protocol, device="runtime", codegen_target="cython", report=report)
+        compile_s, run_s, peak = 0.0, timings["run_s"], _peak_rss_mb(device, None)
+        build_s = time.perf_counter() - t0 - run_s
+    else:
+        exp = CompiledExperiment(protocol, device=device, threads=threads, report=report, codegen_target="cython",
+                                 compile_only=compile_only, compute_capability=compute_capability,
+                                 quick_compile=quick_compile)
+        compile_s = exp.compile_s if exp.project.compiled else 0.0
+        build_s = time.perf_counter() - t0 - compile_s
+        if compile_only:
+            exp.close()
+            return {**record, "build_s": round(build_s, 3), "compile_s": round(compile_s, 3), "compiled": True,
+                    "project_dir": str(exp.project.project)}
+        try:
+            result = exp.run()
+            run_s, peak = exp.sim_s, _peak_rss_mb(device, exp.project.work)
+        finally:
+            exp.close()
+    return {**record, "build_s": round(build_s, 3), "compile_s": round(compile_s, 3), "run_s": round(float(run_s), 4),
+            "post_rate_hz": result["post_rate_hz"], "threads": threads, "peak_rss_mb": round(peak, 1),
+            "method": method, "precision": precision, "mean_weight": result["mean_weight"]}
+
+
+class BenchProtocol(Protocol):
+    """The benchmark network as a :class:`~cortex_sim.experiment.Protocol` (parameters as
+    :func:`bench_clopath`); its result is the postsynaptic rate and the mean final weight."""
+
+    def __init__(self, *, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, drive_pA=500.0,
+                 formulation="accumulator", dt_ms=0.1, seed=1, method="rk4_exact", precision="double", device="cpp",
+                 threads=1, quick_compile=False):
+        self.neurons, self.inputs, self.rate_hz, self.duration_s = neurons, inputs, rate_hz, duration_s
+        self.drive_pA, self.formulation, self.dt_ms, self.seed = drive_pA, formulation, dt_ms, seed
+        self.method, self.precision, self.device = method, precision, device
+        # one cache folder per variant (timings of different variants never share a binary)
+        self.name = f"bench_{formulation}_{method}_{precision}_t{threads}" + ("_check" if quick_compile else "")
+
+    def build(self):
+        if self.device == "cpp":   # activate() restores the previous run command before the next build
+            from brian2 import prefs
+
+            prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _RSS_WRAPPER, "./main"]
+        ff = feedforward_clopath(self.neurons, self.inputs, rate=self.rate_hz * Hz, duration=self.duration_s * second,
+                                 drive=self.drive_pA * pA, w0=0.5, psp=1 * mV, delay=1 * ms, dt=self.dt_ms * ms,
+                                 seed=self.seed, formulation=self.formulation, neuron="nest", rule="nest", name="bench",
+                                 method=self.method, precision=self.precision, record_spikes=False,
+                                 # the ring-buffer function has C++ and NumPy code only (runtime: Cython)
+                                 delay_impl=None if self.device == "cpp" else "register")
+        outputs = {"n_spikes": ff.post.variables["n_spikes"], **ff.projection.final_outputs()}
+        return Built(ff.net, self.duration_s * second, outputs=outputs, state={"projection": ff.projection})
+
+    def analyse(self, built, raw, values):
+        w = built.state["projection"].weights_from(raw, self.duration_s)
+        return {"post_rate_hz": float(np.sum(raw["n_spikes"])) / self.neurons / self.duration_s,
+                "mean_weight": float(np.mean(w))}

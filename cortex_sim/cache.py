@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .errors import ParameterError, check_number
 
-__all__ = ["STAMP", "stale_reason", "write_stamp", "discard_build", "project_infos", "clear", "warn", "compile_count"]
+__all__ = ["project_infos", "clear"]
 
 STAMP = "cortex_sim_stamp.json"
 _BINARIES = ("main", "main.exe")

@@ -27,15 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_path
-from .cache import binary_path, compile_count, discard_build, stale_reason, toolchain, write_stamp
+from .cache import binary_path, compile_count, discard_build, stale_reason, toolchain, write_stamp  # noqa: F401
 from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
 
-__all__ = ["DEVICES", "activate", "shared_clock", "stable_clock", "run_network",
-           "check_finite", "RunInfo", "cache_root", "check_device_available", "network_fingerprint",
-           "build_project", "check_completed", "available_memory_bytes", "estimate_memory_bytes",
-           "check_memory", "private_run_folder", "compile_count", "device_generation", "device_run",
-           "binary_failure", "make_project"]
+__all__ = ["activate", "run_network", "RunInfo", "cache_root", "shared_clock", "stable_clock"]
 
 DEVICES = ("runtime", "cpp", "cuda")
 

@@ -10,22 +10,9 @@ import difflib
 import math
 from typing import Iterable
 
-__all__ = [
-    "CortexSimError",
-    "ParameterError",
-    "UnknownNameError",
-    "DeviceUnavailableError",
-    "SimulationDivergedError",
-    "BuildFailedError",
-    "RunFailedError",
-    "JobFailedError",
-    "TrainingDiverged",
-    "RunInterrupted",
-    "check_choice",
-    "check_quantity",
-    "check_number",
-    "check_int",
-]
+__all__ = ["CortexSimError", "ParameterError", "UnknownNameError", "DeviceUnavailableError",
+           "SimulationDivergedError", "BuildFailedError", "RunFailedError", "JobFailedError",
+           "TrainingDiverged", "RunInterrupted"]
 
 
 class CortexSimError(Exception):

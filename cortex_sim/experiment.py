@@ -8,25 +8,25 @@ back, and how those outputs become a result. :func:`run` runs a protocol once on
 and runs it as often as needed with new values. The sweep engine maps a protocol over a grid with
 :func:`cortex_sim.sweeps.protocol_job`, without an edit to the engine.
 
-Writing a protocol takes one class::
+Writing a protocol takes one class (here run on the runtime device; ``device='cpp'`` compiles it
+once into the project cache):
 
-    class Decay(Protocol):
-        name = "decay"
-        sweepable = {"tau": ms}
-
-        def __init__(self, tau=10 * ms):
-            self.tau = tau
-
-        def build(self):
-            G = NeuronGroup(1, "dv/dt = -v / tau : 1\\ntau : second (shared, constant)", name="decay_group")
-            G.v, G.tau = 1, self.tau
-            return Built(Network(G), 20 * ms, inputs={"tau": G.tau}, outputs={"v": G.variables["v"]})
-
-        def run_args(self, built, values):
-            return {"tau": values.get("tau", self.tau)}
-
-        def analyse(self, built, raw, values):
-            return {"v_end": float(raw["v"][0])}
+>>> from brian2 import Network, NeuronGroup, ms
+>>> from cortex_sim.experiment import Built, Protocol, run
+>>> class Decay(Protocol):
+...     name = "decay"
+...     sweepable = {"tau": ms}
+...     def build(self):
+...         G = NeuronGroup(1, "dv/dt = -v / tau : 1\\ntau : second (shared, constant)", name="decay_group")
+...         G.v = 1
+...         return Built(Network(G), 20 * ms, inputs={"tau": G.tau}, outputs={"v": G.variables["v"]})
+...     def run_args(self, built, values):
+...         return {"tau": values.get("tau", 10.0) * 1e-3}     # ms -> s
+...     def analyse(self, built, raw, values):
+...         return {"v_end": round(float(raw["v"][0]), 3)}
+>>> result, timings = run(Decay(), {"tau": 10}, device="runtime")
+>>> result                                                  # exp(-20 ms / 10 ms)
+{'v_end': 0.135}
 
 The protocol's attributes hold its configuration (they also key a sweep's store: :meth:`fields`);
 ``values`` are the run-time values of :attr:`sweepable` (floats in the unit named there, or
@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ParameterError, check_choice
 
-__all__ = ["Protocol", "Built", "CompiledExperiment", "run", "read_outputs"]
+__all__ = ["Protocol", "Built", "CompiledExperiment", "run"]
 
 
 @dataclass
@@ -105,11 +105,7 @@ class Protocol:
 
     def fields(self) -> dict:
         """JSON description of everything besides ``values`` that determines a result."""
-        out = {}
-        for k, v in sorted(vars(self).items()):
-            if k.startswith("_"):
-                continue
-            out[k] = v.to_dict() if hasattr(v, "to_dict") else v
+        out = {k: _jsonable(v) for k, v in sorted(vars(self).items()) if not k.startswith("_")}
         return json.loads(json.dumps(out, default=str))
 
     def check_values(self, values: dict) -> dict:
@@ -127,6 +123,21 @@ class Protocol:
                 raise ParameterError(f"{name}: got {value!r}; allowed: finite numbers")
             out[name] = number
         return out
+
+
+def _jsonable(value):
+    """A JSON-ready form of a protocol attribute that keeps every value (no summarised arrays)."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "dim"):      # a brian2 Quantity: SI values and the dimension
+        return {"si": np.asarray(value).tolist(), "dim": str(value.dim)}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
 
 
 def read_outputs(outputs: dict) -> dict:
@@ -150,6 +161,10 @@ class CompiledExperiment:
         OpenMP threads of the C++ device.
     report : None or 'stderr'
         Log the stages of the first build.
+    **device_options
+        Passed to :func:`cortex_sim.devices.activate` (e.g. ``compute_capability`` to generate
+        CUDA code on a machine without a GPU; ``compile_only=True`` for a project that is only
+        compiled).
 
     Examples
     --------
@@ -158,7 +173,7 @@ class CompiledExperiment:
     >>> [exp.run({"apical_delay": d}).conditions["paired"]["epsp_ratio"] for d in (0, 10)]  # doctest: +SKIP
     """
 
-    def __init__(self, protocol: Protocol, *, device: str = "cpp", threads: int = 1, report=None):
+    def __init__(self, protocol: Protocol, *, device: str = "cpp", threads: int = 1, report=None, **device_options):
         from .compiled import CompiledProject
         from .devices import activate
 
@@ -166,7 +181,7 @@ class CompiledExperiment:
         if not isinstance(protocol, Protocol):
             raise ParameterError(f"protocol: got {type(protocol).__name__}; allowed: a cortex_sim Protocol")
         self.protocol, self.device, self.report = protocol, device, report
-        activate(device, threads=threads)
+        activate(device, threads=threads, **device_options)
         built = protocol.build()
         built.net.run(built.duration)
         self.project = CompiledProject.from_network(built.net, name=protocol.name, device=device, inputs=built.inputs,
@@ -177,7 +192,13 @@ class CompiledExperiment:
 
     @property
     def compile_s(self) -> float:
+        """Seconds the build spent generating and compiling (the cached binary reused: generation only)."""
         return self.project.compile_s
+
+    @property
+    def sim_s(self) -> float:
+        """The simulation loop's own time in the last run, as the binary measured it (s)."""
+        return float(getattr(self.project, "last_run_s", float("nan")))
 
     def run(self, values: dict | None = None):
         """Run once with ``values`` (``{name in protocol.sweepable: number or Quantity}``); return the result."""
@@ -208,7 +229,8 @@ class CompiledExperiment:
         return False
 
 
-def run(protocol: Protocol, values: dict | None = None, *, device: str = "cpp", threads: int = 1, report=None):
+def run(protocol: Protocol, values: dict | None = None, *, device: str = "cpp", threads: int = 1, report=None,
+        codegen_target: str = "numpy"):
     """Build, run and analyse ``protocol`` once on ``device``; return ``(result, timings)``.
 
     On 'cpp' and 'cuda' the project is compiled once per model into the cache (a later call with
@@ -219,7 +241,11 @@ def run(protocol: Protocol, values: dict | None = None, *, device: str = "cpp", 
     result
         What the protocol's :meth:`~Protocol.analyse` returns.
     timings : dict
-        ``compile_s`` (0 where the cached binary was reused) and ``run_s`` (wall seconds).
+        ``compile_s`` (0 where the cached binary was reused), ``run_s`` (wall seconds of the run)
+        and ``sim_s`` (the simulation loop alone: the binary's own clock; the runtime device: run_s).
+
+    Other parameters: ``threads`` (OpenMP threads of the C++ device), ``report`` ('stderr': log the
+    stages of a long run), ``codegen_target`` (of the runtime device: 'numpy' or 'cython').
     """
     import time
 
@@ -232,16 +258,18 @@ def run(protocol: Protocol, values: dict | None = None, *, device: str = "cpp", 
             result = exp.run(values)
         finally:
             exp.close()
-        return result, {"compile_s": exp.compile_s if exp.project.compiled else 0.0, "run_s": exp.last_run_s}
+        return result, {"compile_s": exp.compile_s if exp.project.compiled else 0.0, "run_s": exp.last_run_s,
+                        "sim_s": exp.sim_s}
     values = protocol.check_values(values)
-    activate("runtime")
+    activate("runtime", codegen_target=codegen_target)
     built = protocol.build()
     t0 = time.perf_counter()
     for key, value in protocol.run_args(built, values).items():
         _set_input(built.inputs[key], value)
     run_network(built.net, built.duration, device="runtime", report=report)
     run_s = time.perf_counter() - t0
-    return protocol.analyse(built, read_outputs(built.outputs), values), {"compile_s": 0.0, "run_s": run_s}
+    return protocol.analyse(built, read_outputs(built.outputs), values), {"compile_s": 0.0, "run_s": run_s,
+                                                                          "sim_s": run_s}
 
 
 def _set_input(target, value):

@@ -18,7 +18,7 @@ from .errors import ParameterError, check_int, check_quantity
 from .devices import shared_clock
 from .models.base import PRESYNAPTIC_TRACE_EQS
 
-__all__ = ["scheduled_spikes", "spike_table_array", "poisson_input", "spike_steps", "padded_count", "padded_rows"]
+__all__ = ["scheduled_spikes", "poisson_input"]
 
 _NEVER = 1e9  # seconds: "no further spike"
 

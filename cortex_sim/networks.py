@@ -21,7 +21,7 @@ from .params import check_dt, preset
 from .plasticity.accumulator import accumulator_synapses
 from .plasticity.clopath import clopath_synapses
 
-__all__ = ["feedforward_clopath", "FeedforwardNet", "poisson_times"]
+__all__ = ["feedforward_clopath", "FeedforwardNet"]
 
 
 def poisson_times(n, rate, duration, dt, seed):

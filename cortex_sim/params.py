@@ -23,16 +23,7 @@ from brian2.units.fundamentalunits import Quantity
 
 from .errors import ParameterError, check_choice, check_quantity
 
-__all__ = [
-    "ClopathParams",
-    "AdExParams",
-    "TwoCompartmentParams",
-    "RateTwoCompartmentParams",
-    "preset",
-    "PRESETS",
-    "check_dt",
-    "to_float",
-]
+__all__ = ["ClopathParams", "AdExParams", "TwoCompartmentParams", "RateTwoCompartmentParams", "preset"]
 
 _DIMLESS = 1
 
@@ -393,6 +384,16 @@ def preset(kind: str, name: str):
     ------
     UnknownNameError
         For an unknown kind or name, listing what is allowed.
+
+    Examples
+    --------
+    >>> p = preset("clopath", "visual")          # Clopath et al. 2010, Table 1b
+    >>> print(p.theta_minus, p.theta_plus)
+    -70.6 mV -45.3 mV
+    >>> preset("clopath", "visul")
+    Traceback (most recent call last):
+    ...
+    cortex_sim.errors.UnknownNameError: clopath preset: got 'visul'; allowed: ...
     """
     check_choice("preset kind", kind, PRESETS)
     table = PRESETS[kind]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import ParameterError, check_number
 
-__all__ = ["LinearReadout", "evaluate_layers", "DEFAULT_CS"]
+__all__ = ["LinearReadout", "evaluate_layers"]
 
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0)
 

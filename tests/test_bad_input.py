@@ -133,7 +133,8 @@ def test_divergence_is_reported_with_variable_and_time():
 # ranges, and one line naming the option for every bad form.
 
 def test_number_lists_take_negative_values_and_ranges():
-    from cortex_sim.cli import _attach_negative_values, _floats, _option_strings, build_parser
+    from cortex_sim.cli import build_parser
+    from cortex_sim.cli._options import _attach_negative_values, _floats, _option_strings
 
     parser = build_parser()
     opts = _option_strings(parser, values_only=True)
@@ -170,7 +171,7 @@ def test_bad_values_are_one_line_naming_the_option(argv, word, capsys):
 
 
 def test_sweep_grid_ranges_expand_and_keep_typed_values():
-    from cortex_sim.cli import _list_items
+    from cortex_sim.cli._options import _list_items
 
     assert _list_items("--param apical_delay", "-10:10:10,40", numeric=False) == ["-10", "0", "10", "40"]
     assert _list_items("--param apical_amp", "0.6:1.0:0.2", numeric=False) == ["0.6", "0.8", "1.0"]
@@ -207,7 +208,7 @@ def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hin
 def test_an_interrupted_study_reports_only_what_exists(tmp_path):
     """An early Ctrl-C said 'checkpoints kept in DIR; --resume continues' for a folder that did not
     exist (issue 24): the message now lists the files kept, or says nothing was kept."""
-    from cortex_sim.cli import _kept_checkpoints
+    from cortex_sim.cli.learn import _kept_checkpoints
 
     assert _kept_checkpoints(tmp_path / "m24").startswith("nothing kept")
     (tmp_path / "checkpoints").mkdir()

@@ -57,3 +57,11 @@ def test_bench_writes_its_record_under_out(tmp_path):
     printed = json.loads(proc.stdout)
     stored = json.loads((out / "bench_clopath.json").read_text())
     assert stored["synapses"] == printed["synapses"] == 4 and stored["mean_weight"] == printed["mean_weight"]
+
+
+@pytest.mark.codegen_independent
+def test_the_sweep_command_offers_every_registered_job():
+    from cortex_sim.cli.sweep import SWEEP_JOBS
+    from cortex_sim.sweeps import JOBS
+
+    assert set(SWEEP_JOBS) == set(JOBS)

@@ -162,10 +162,19 @@ def test_the_neuron_loop_calls_vector_maths(thread_runs):
 
 
 def test_the_cli_offers_the_options_the_code_has():
-    from cortex_sim import bench, cli
+    from cortex_sim import bench
+    from cortex_sim.cli import build_parser
     from cortex_sim.models import fastmath
 
-    assert cli.METHODS == bench.METHODS and cli.PRECISIONS == fastmath.PRECISIONS
+    def choices(parser, path, dest):
+        for name in path:
+            parser = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices[name]
+        return tuple(next(a for a in parser._actions if a.dest == dest).choices)
+
+    parser = build_parser()
+    for path in (("bench", "clopath"), ("pairing",), ("plasticity", "frequency"), ("plasticity", "window")):
+        assert choices(parser, path, "method") == bench.METHODS, path
+        assert choices(parser, path, "precision") == fastmath.PRECISIONS, path
 
 
 def test_a_method_brian2_does_not_know_is_refused_by_name():

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_choice
 
-__all__ = ["BACKENDS", "array_module", "xp_of", "to_host", "to_device", "scatter_add"]
+__all__: list = []   # internal: every name here is used by the package, none is public API
 
 BACKENDS = ("numpy", "cupy")
 

@@ -23,8 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_choice, check_int
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "check_images", "patch_grid", "grid_shape", "saccade_pairs", "clapp_pairs", "random_crops",
-           "train_test_split_indices", "read_stl10"]
+__all__ = ["Dataset", "load_dataset", "read_stl10"]
 
 DATASETS = ("mnist5k", "digits", "stl10")
 

@@ -10,7 +10,7 @@ The apical input does not change the rate; it enters only the learning signal (t
 in the two-compartment story, a burst would carry), which is how the learning rules in
 :mod:`cortex_sim.learning.rules` use it. These are not the units of
 :class:`cortex_sim.models.rate.RateTwoCompartment` (sigmoid event rate and burst fraction): that
-model stands on its own and the learning path does not use it (issue 11; its saturating rates
+model stands on its own and the learning path does not use it (its saturating rates
 would change every representation result). A 2 x 2 max-pool may follow a
 layer. Layout is NHWC; convolutions are im2col (``sliding_window_view``) followed by one BLAS matmul.
 The kernels run on NumPy or CuPy arrays alike (:mod:`.backend`): whichever the inputs are.
@@ -29,8 +29,7 @@ import numpy as np
 from ..errors import ParameterError, check_int
 from .backend import to_host, xp_of
 
-__all__ = ["Architecture", "init_weights", "layer_forward", "layer_backward", "forward",
-           "pooled", "encode_patches", "readout_features"]
+__all__ = ["Architecture", "encode_patches", "readout_features"]
 
 F32 = np.float32
 

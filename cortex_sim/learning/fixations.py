@@ -52,8 +52,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_int, check_number
 
-__all__ = ["on_off_rates", "FixationChunk", "training_chunks", "tour_chunks", "swap_chunks", "evaluation_chunks", "spike_table",
-           "chunk_rows", "glimpse_rates", "glimpse_grid", "NEVER_S"]
+__all__: list = []   # internal: every name here is used by the package, none is public API
 
 NEVER_S = 1e9  # seconds: "no further spike" in a spike table
 

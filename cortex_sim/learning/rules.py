@@ -51,8 +51,7 @@ from ..errors import check_choice
 from .backend import scatter_add, xp_of
 from .encoder import F32, forward, layer_backward, layer_forward, pooled, pooled_grad
 
-__all__ = ["RULES", "PUBLISHED_CLAPP", "RULE_TRAITS", "hinge_kernel", "init_rule_weights", "rule_gradients",
-           "published_loss"]
+__all__ = ["rule_gradients", "published_loss"]
 
 RULES = ("clapp", "clapp-s", "clapp-fb", "dfa", "pc", "bp", "random")
 

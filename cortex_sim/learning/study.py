@@ -29,8 +29,7 @@ from .rules import RULE_TRAITS, RULES
 from .spiking import ABLATIONS, SPIKING_RULES
 from .train import learn_preset, train_encoder
 
-__all__ = ["POOLINGS", "parse_rules", "run_study", "layer_accuracies", "run_spiking_study", "StudyResult", "markdown_table",
-           "summarise", "collect_study", "write_study", "ALL_RULES", "rule_traits", "receptive_field_figure"]
+__all__ = ["run_study", "StudyResult"]
 
 POOLINGS = ("patch-average", "grid2x2")
 

@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import atomic_path
 from ..errors import ParameterError, TrainingDiverged, check_choice, check_int, check_number
+from . import checkpoint as _checkpoint
 from .backend import array_module, to_device, to_host
 from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, saccade_pairs
 from .encoder import F32, Architecture, init_weights
 from .rules import PUBLISHED_CLAPP, RULES, init_rule_weights, rule_gradients
 
-__all__ = ["LearnConfig", "PRESETS", "learn_preset", "TrainedEncoder", "train_encoder", "untrained_weights",
-           "training_flops"]
+__all__ = ["LearnConfig", "learn_preset", "TrainedEncoder", "train_encoder"]
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ PRESETS = {
     "mnist5k": LearnConfig(),
     "digits": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(16, 32, 64, 128),
                           pool_after=(2, 4), steps_ahead=(1,), epochs=8, batch_size=32),
-    # the spiking learner's width on the same patches (issue 9's side by side): two layers, no pooling
+    # the spiking learner's width on the same patches (for a side-by-side comparison): two layers, no pooling
     "digits-2layer": LearnConfig(dataset="digits", patch_size=4, patch_stride=2, channels=(64, 64), pool_after=(),
                                  steps_ahead=(1,), epochs=8, batch_size=32),
     "mnist5k-2layer": LearnConfig(channels=(100, 100), pool_after=()),
@@ -241,12 +240,8 @@ def _flat_params(weights, learned):
 
 
 def _save_checkpoint(path, header, params, adam):
-    arrays = {f"p__{k}": to_host(v) for k, v in params.items()}
-    arrays.update({f"m__{k}": to_host(v) for k, v in adam.m.items()})
-    arrays.update({f"v__{k}": to_host(v) for k, v in adam.v.items()})
-    arrays["header"] = np.array(json.dumps(header))
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+    host = {g: {k: to_host(v) for k, v in named.items()} for g, named in (("p", params), ("m", adam.m), ("v", adam.v))}
+    _checkpoint.save_checkpoint(path, header, host)
 
 
 def load_checkpoint(path):
@@ -254,12 +249,7 @@ def load_checkpoint(path):
 
     The fixed random matrices of dfa are not stored: they follow from the seed.
     """
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            parts = {p: {k[3:]: z[k] for k in z.files if k.startswith(p + "__")} for p in "pmv"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ParameterError(f"checkpoint: {str(path)!r} is not a readable cortex_sim checkpoint ({exc})") from exc
+    header, parts = _checkpoint.load_checkpoint(path, "pmv")
     return header, parts["p"], parts["m"], parts["v"]
 
 

@@ -6,8 +6,7 @@ from .base import NeuronModel, build_neuron_group
 from .rate import RateTwoCompartment
 from .two_compartment import two_compartment
 
-__all__ = ["adex_clopath", "two_compartment", "RateTwoCompartment", "NeuronModel",
-           "build_neuron_group", "clamped_neuron"]
+__all__ = ["adex_clopath", "two_compartment", "RateTwoCompartment", "NeuronModel", "build_neuron_group"]
 
 
 def clamped_neuron(rest, method="euler"):

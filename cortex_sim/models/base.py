@@ -16,8 +16,7 @@ from brian2.units.fundamentalunits import Quantity
 from ..devices import shared_clock
 from ..errors import ParameterError, check_int
 
-__all__ = ["NeuronModel", "build_neuron_group", "substitute", "spike_clamp_spec",
-           "PRESYNAPTIC_TRACE_EQS"]
+__all__ = ["NeuronModel", "build_neuron_group"]
 
 #: Per-neuron presynaptic trace (one per neuron, not per synapse), decaying with tau_xbar, which
 #: the Clopath projection sets from its tau_x; incremented by 1/tau_x at each spike arrival.

@@ -28,7 +28,7 @@ from brian2 import Function
 from .._choices import PRECISIONS
 from ..errors import check_choice
 
-__all__ = ["PRECISIONS", "exp_name", "precision_namespace"]
+__all__: list = []   # internal: every name here is used by the package, none is public API
 
 #: the argument is clamped to the range where expf is finite and normal: besides saving an inf,
 #: this keeps glibc's vector expf on its fast path (without the clamp, ``bench clopath`` ran at

@@ -27,7 +27,7 @@ import sympy
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException, extract_method_options
 
-__all__ = ["ExactLinearRK4", "rk4_exact", "check_method"]
+__all__: list = []   # internal: every name here is used by the package, none is public API
 
 #: the classical RK4 stages: stage i is evaluated at t + c_i dt from y + c_i k_(i-1)
 _STAGES = (0, sympy.Rational(1, 2), sympy.Rational(1, 2), 1)

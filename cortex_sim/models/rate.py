@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..params import RateTwoCompartmentParams, preset
 
-__all__ = ["RateTwoCompartment", "sigmoid"]
+__all__ = ["RateTwoCompartment"]
 
 
 def sigmoid(x):

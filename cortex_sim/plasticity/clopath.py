@@ -37,11 +37,10 @@ from ..errors import ParameterError, check_choice, check_quantity
 from ..params import ClopathParams
 from .accumulator import accumulator_synapses
 from .broadcast import Broadcast
-from .traces import (ClopathSynapses, connect_and_schedule, post_trace_spec, presynaptic_trace_updater,
-                     set_filtered_voltage, trace_step_factor)
+from .traces import (ClopathSynapses, connect_and_schedule, post_trace_spec, presynaptic_trace_updater,  # noqa: F401
+                     set_filtered_voltage, trace_step_factor)  # noqa: F401
 
-__all__ = ["post_trace_spec", "clopath_synapses", "clopath_kernel", "ClopathSynapses",
-           "trace_step_factor", "FORMULATIONS", "set_filtered_voltage"]
+__all__ = ["clopath_synapses", "clopath_kernel"]
 
 #: the three formulations of the same rule, identical to 1e-9 (tests): 'naive' (per-synapse trace,
 #: LTP integrated every step), 'event' (LTP on a postsynaptic custom event) and 'accumulator'

@@ -28,8 +28,7 @@ from ..devices import shared_clock
 from ..errors import ParameterError, check_choice, check_quantity
 from ..params import ClopathParams
 
-__all__ = ["TraceSpec", "post_trace_spec", "set_filtered_voltage", "ring_delay_function",
-           "trace_step_factor", "presynaptic_trace_updater", "connect_and_schedule", "ClopathSynapses"]
+__all__ = ["ClopathSynapses"]
 
 
 def trace_step_factor(params: ClopathParams, dt) -> float:

@@ -10,9 +10,8 @@
 
 from .bac import BACResult, run_bac
 from .clamp import ClampResult, run_clamp
-from .frequency import SCHEDULES, SJOSTROM_2001, PairsResult, run_frequency, run_spike_pairs, run_window
-from .pairing import SWEEPABLE, PairingConfig, PairingResult, run_pairing
+from .frequency import SCHEDULES, SJOSTROM_2001, PairsResult, run_frequency, run_spike_pairs, run_window  # noqa: F401
+from .pairing import SWEEPABLE, PairingConfig, PairingProtocol, PairingResult, run_pairing  # noqa: F401
 
-__all__ = ["run_pairing", "PairingConfig", "PairingResult", "SWEEPABLE",
-           "run_frequency", "run_window", "run_spike_pairs", "PairsResult", "SJOSTROM_2001", "SCHEDULES",
-           "run_bac", "BACResult", "run_clamp", "ClampResult"]
+__all__ = ["run_pairing", "PairingConfig", "PairingResult", "PairingProtocol", "run_frequency", "run_window",
+           "run_spike_pairs", "PairsResult", "run_bac", "BACResult", "run_clamp", "ClampResult"]

@@ -20,13 +20,14 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_number, check_quantity
+from ..experiment import Built, Protocol, run
 from ..inputs import padded_count, padded_rows, scheduled_spikes
 from ..models import adex_clopath, build_neuron_group
 from ..params import AdExParams, ClopathParams, check_dt, preset
 from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 
-__all__ = ["run_spike_pairs", "run_frequency", "run_window", "SJOSTROM_2001", "PairsResult", "SCHEDULES",
-           "pairing_times", "rms_vs_data", "measure_latency"]
+__all__ = ["run_spike_pairs", "run_frequency", "run_window", "PairsResult", "SpikePairsProtocol", "pairing_times",
+           "rms_vs_data"]
 
 #: (rate Hz, delta t ms) -> (mean w/w0 - 1, s.e.m.), Sjöström, Turrigiano & Nelson 2001 (Neuron 32:1149), as digitised by Clopath et al. 2010
 SJOSTROM_2001 = {
@@ -82,6 +83,12 @@ def pairing_times(rate, delta_t_ms, *, schedule="sjostrom", n_groups=None, pairs
     Returns
     -------
     t_pre, t_post, group_ends : ndarray (s)
+
+    Examples
+    --------
+    >>> t_pre, t_post, ends = pairing_times(20, 10, n_groups=1)    # 5 pairs at 20 Hz, post 10 ms late
+    >>> t_pre, t_post, ends
+    (array([0.5 , 0.55, 0.6 , 0.65, 0.7 ]), array([0.51, 0.56, 0.61, 0.66, 0.71]), array([0.75]))
     """
     check_choice("schedule", schedule, SCHEDULES)
     if n_groups is None:
@@ -107,7 +114,7 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
                     schedule="sjostrom", neuron: AdExParams | str = "clopath2010",
                     rule: ClopathParams | str = "visual", w0=0.5, psp=0.01 * mV, pulse_amp=15 * nA,
                     pulse_dur=1 * ms, latency=None, dt=0.1 * ms, device="cpp", report=None,
-                    record_weights=False, formulation="event", private=None, method="rk4_exact",
+                    record_weights=False, formulation="event", method="rk4_exact",
                     precision="double", threads=1) -> PairsResult:
     """Run pre/post pairing conditions side by side and return w/w0 per condition.
 
@@ -124,9 +131,6 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
         form the recorded weight lags by the LTP pending since the last presynaptic spike).
     formulation : {'event', 'naive', 'accumulator'}
         Form of the Clopath rule (the three agree to 1e-9; tests).
-    private : bool or None
-        Run the binary in a run folder of this process's own (None: yes on C++; see
-        :func:`~cortex_sim.devices.run_network`).
     method, precision : str
         Integration method and precision of the neurons (:func:`cortex_sim.models.adex_clopath`).
     threads : int
@@ -135,83 +139,117 @@ def run_spike_pairs(conditions, *, n_groups=None, pairs_per_group=5, group_gap=1
     Postsynaptic spikes are forced by current pulses of ``pulse_amp`` for ``pulse_dur`` that switch
     on and off at step boundaries, so that each pulse delivers its full charge at any dt.
     """
-    if len(conditions) == 0:
-        raise ParameterError("conditions: got none; allowed: a list of (rate_hz, delta_t_ms)")
-    if n_groups is not None:
-        check_int("n_groups", n_groups, low=1)
-    check_int("pairs_per_group", pairs_per_group, low=1)
-    check_quantity("group_gap", group_gap, ms, nonnegative=True)
-    check_quantity("pulse_amp", pulse_amp, nA, positive=True)
-    check_quantity("pulse_dur", pulse_dur, ms, positive=True)
-    check_choice("schedule", schedule, SCHEDULES)
-    check_choice("formulation", formulation, FORMULATIONS)
-    rule = preset("clopath", rule) if isinstance(rule, str) else rule
-    model = adex_clopath(neuron, dt=dt, current="I_pulse", method=method, precision=precision)
-    check_dt(dt, model.params, rule)
-    _check_pulse(pulse_dur, dt)
-    conds = []
-    for rate, dtm in conditions:
-        rate = check_number("rate_hz", rate, low=0, low_open=True)
-        dtm = check_number("delta_t_ms", dtm)
-        if abs(dtm) * 1e-3 > 0.5 / rate + 1e-12:
-            raise ParameterError(
-                f"delta_t_ms: got {dtm} at {rate} Hz; allowed: |delta t| <= half the pairing period "
-                f"({500.0 / rate} ms)")
-        conds.append((rate, dtm))
-    if latency is None:
-        latency = measure_latency(neuron, pulse_amp, pulse_dur, dt, method=method, precision=precision)
-    lat = float(latency)
-    pre_times, pulse_times, post_times, t_end, group_ends = [], [], [], 0.0, []
-    for rate, dtm in conds:
-        t_pre, t_post, ends = pairing_times(rate, dtm, schedule=schedule, n_groups=n_groups,
-                                            pairs_per_group=pairs_per_group, group_gap=float(group_gap))
-        pre_times.append(t_pre)
-        post_times.append(t_post)
-        pulse_times.append(t_post - lat)
-        group_ends.append(ends)
-        t_end = max(t_end, float(t_post.max()) + 1.0)
-    n = len(conds)
-    # padded with silent conditions and a padded spike table: condition lists of similar length
-    # share one compiled project (sizes and table shapes are compiled in, spike times are data)
-    n_pad = padded_count(n)
-    silent = [np.zeros(0)] * (n_pad - n)
-    rows = padded_rows(max(max(len(t) for t in pre_times), max(len(t) for t in pulse_times)) + 1)
-    activate(device, threads=threads)
-    G, drv, kick = _forced_neurons(model, pulse_times + silent, dt, pulse_amp, pulse_dur, plasticity=rule,
-                                   accumulator=formulation == "accumulator",
-                                   delay_impl="register" if device == "cuda" else None, n_rows=rows)
-    pre = scheduled_spikes(pre_times + silent, name="sp_pre", dt=dt, n_rows=rows)
-    syn = clopath_synapses(pre, G, rule, name="sp_syn", dt=dt, voltage=model.voltage,
-                           input_gate=model.input_gate, psp_scale=psp, w0=w0,
-                           connect=(np.arange(n_pad), np.arange(n_pad)), formulation=formulation)
-    spikes = SpikeMonitor(G, name="sp_spikes")
-    objs = [G, pre, *syn.objects, drv, kick, spikes]
-    wmon = None
-    if record_weights:
-        wmon = StateMonitor(syn.synapses, "w", record=True, clock=stable_clock(1 * ms, "sp_w_clock"), name="sp_w")
-        objs.append(wmon)
-    net = Network(*objs, name="sp_network")
-    info = run_network(net, t_end * second, device=device, project_name="spike_pairs", report=report,
-                       private=private)
-    w = syn.weights()[:n]
-    trains = spikes.spike_trains()
-    rows = []
-    for k, (rate, dtm) in enumerate(conds):
-        st = np.asarray(trains[k] / second)
-        measured = np.nan
-        if st.size:
-            idx = np.searchsorted(st, pre_times[k] + dtm * 1e-3 - 0.002)
-            idx = idx.clip(0, st.size - 1)
-            measured = float(np.median(st[idx] - pre_times[k]) * 1e3)
-        rows.append({"rate_hz": rate, "delta_t_ms": dtm, "w_ratio": float(w[k] / w0),
-                     "measured_delta_t_ms": measured, "post_spikes": int(st.size),
-                     "pairings": len(pre_times[k]), "forced_spikes": len(post_times[k])})
-    res = PairsResult(rows, info.run_s, group_ends_s=group_ends,
-                      spike_times_s=[np.asarray(trains[k] / second) for k in range(n)], schedule=schedule)
-    if wmon is not None:
-        res.w_t_s = np.asarray(wmon.t / second)
-        res.w_trace = np.asarray(wmon.w)[:n]
+    protocol = SpikePairsProtocol(conditions, n_groups=n_groups, pairs_per_group=pairs_per_group,
+                                  group_gap=group_gap, schedule=schedule, neuron=neuron, rule=rule, w0=w0, psp=psp,
+                                  pulse_amp=pulse_amp, pulse_dur=pulse_dur, latency=latency, dt=dt,
+                                  record_weights=record_weights, formulation=formulation, method=method,
+                                  precision=precision, device=device)
+    res, timings = run(protocol, device=device, threads=threads, report=report, codegen_target="cython")
+    res.run_s = timings["run_s"]
     return res
+
+
+class SpikePairsProtocol(Protocol):
+    """Spike-pair conditions side by side as a :class:`~cortex_sim.experiment.Protocol` (parameters
+    as :func:`run_spike_pairs`). The conditions set the network's size and duration, so they are
+    part of the protocol, not run-time values: a condition list of similar length reuses the
+    compiled code (padded sizes; the spike times are data)."""
+
+    name = "spike_pairs"
+
+    def __init__(self, conditions, *, n_groups=None, pairs_per_group=5, group_gap=10 * second, schedule="sjostrom",
+                 neuron: AdExParams | str = "clopath2010", rule: ClopathParams | str = "visual", w0=0.5,
+                 psp=0.01 * mV, pulse_amp=15 * nA, pulse_dur=1 * ms, latency=None, dt=0.1 * ms,
+                 record_weights=False, formulation="event", method="rk4_exact", precision="double", device="cpp"):
+        if len(conditions) == 0:
+            raise ParameterError("conditions: got none; allowed: a list of (rate_hz, delta_t_ms)")
+        if n_groups is not None:
+            check_int("n_groups", n_groups, low=1)
+        check_int("pairs_per_group", pairs_per_group, low=1)
+        check_quantity("group_gap", group_gap, ms, nonnegative=True)
+        check_quantity("pulse_amp", pulse_amp, nA, positive=True)
+        check_quantity("pulse_dur", pulse_dur, ms, positive=True)
+        check_choice("schedule", schedule, SCHEDULES)
+        check_choice("formulation", formulation, FORMULATIONS)
+        self.rule = preset("clopath", rule) if isinstance(rule, str) else rule
+        self._model = adex_clopath(neuron, dt=dt, current="I_pulse", method=method, precision=precision)
+        check_dt(dt, self._model.params, self.rule)
+        _check_pulse(pulse_dur, dt)
+        conds = []
+        for rate, dtm in conditions:
+            rate = check_number("rate_hz", rate, low=0, low_open=True)
+            dtm = check_number("delta_t_ms", dtm)
+            if abs(dtm) * 1e-3 > 0.5 / rate + 1e-12:
+                raise ParameterError(
+                    f"delta_t_ms: got {dtm} at {rate} Hz; allowed: |delta t| <= half the pairing period "
+                    f"({500.0 / rate} ms)")
+            conds.append((rate, dtm))
+        if latency is None:
+            latency = measure_latency(neuron, pulse_amp, pulse_dur, dt, method=method, precision=precision)
+        self.conditions, self.neuron, self.latency = conds, neuron, latency
+        self.n_groups, self.pairs_per_group, self.group_gap, self.schedule = n_groups, pairs_per_group, group_gap, schedule
+        self.w0, self.psp, self.pulse_amp, self.pulse_dur, self.dt = w0, psp, pulse_amp, pulse_dur, dt
+        self.record_weights, self.formulation, self.device = bool(record_weights), formulation, device
+        self.method, self.precision = method, precision
+
+    def build(self):
+        lat, dt, conds = float(self.latency), self.dt, self.conditions
+        pre_times, pulse_times, post_times, t_end, group_ends = [], [], [], 0.0, []
+        for rate, dtm in conds:
+            t_pre, t_post, ends = pairing_times(rate, dtm, schedule=self.schedule, n_groups=self.n_groups,
+                                                pairs_per_group=self.pairs_per_group, group_gap=float(self.group_gap))
+            pre_times.append(t_pre)
+            post_times.append(t_post)
+            pulse_times.append(t_post - lat)
+            group_ends.append(ends)
+            t_end = max(t_end, float(t_post.max()) + 1.0)
+        n = len(conds)
+        # padded with silent conditions and a padded spike table: condition lists of similar length
+        # share one compiled project (sizes and table shapes are compiled in, spike times are data)
+        n_pad = padded_count(n)
+        silent = [np.zeros(0)] * (n_pad - n)
+        rows = padded_rows(max(max(len(t) for t in pre_times), max(len(t) for t in pulse_times)) + 1)
+        G, drv, kick = _forced_neurons(self._model, pulse_times + silent, dt, self.pulse_amp, self.pulse_dur,
+                                       plasticity=self.rule, accumulator=self.formulation == "accumulator",
+                                       delay_impl="register" if self.device == "cuda" else None, n_rows=rows)
+        pre = scheduled_spikes(pre_times + silent, name="sp_pre", dt=dt, n_rows=rows)
+        syn = clopath_synapses(pre, G, self.rule, name="sp_syn", dt=dt, voltage=self._model.voltage,
+                               input_gate=self._model.input_gate, psp_scale=self.psp, w0=self.w0,
+                               connect=(np.arange(n_pad), np.arange(n_pad)), formulation=self.formulation)
+        spikes = SpikeMonitor(G, name="sp_spikes")
+        objs = [G, pre, *syn.objects, drv, kick, spikes]
+        outputs = {"spike_i": spikes.variables["i"], "spike_t": spikes.variables["t"], **syn.final_outputs()}
+        if self.record_weights:
+            wmon = StateMonitor(syn.synapses, "w", record=True, clock=stable_clock(1 * ms, "sp_w_clock"), name="sp_w")
+            objs.append(wmon)
+            outputs.update(w_t=wmon.variables["t"], w_trace=wmon.variables["w"])
+        state = {"pre_times": pre_times, "post_times": post_times, "group_ends": group_ends, "n_pad": n_pad,
+                 "projection": syn}
+        return Built(Network(*objs, name="sp_network"), t_end * second, outputs=outputs, state=state)
+
+    def analyse(self, built, raw, values):
+        st_all, n = built.state, len(self.conditions)
+        pre_times = st_all["pre_times"]
+        w = st_all["projection"].weights_from(raw, float(built.duration))[:n]
+        trains = [np.sort(raw["spike_t"][raw["spike_i"] == k]) for k in range(n)]
+        rows = []
+        for k, (rate, dtm) in enumerate(self.conditions):
+            st = trains[k]
+            measured = np.nan
+            if st.size:
+                idx = np.searchsorted(st, pre_times[k] + dtm * 1e-3 - 0.002)
+                idx = idx.clip(0, st.size - 1)
+                measured = float(np.median(st[idx] - pre_times[k]) * 1e3)
+            rows.append({"rate_hz": rate, "delta_t_ms": dtm, "w_ratio": float(w[k] / self.w0),
+                         "measured_delta_t_ms": measured, "post_spikes": int(st.size),
+                         "pairings": len(pre_times[k]), "forced_spikes": len(st_all["post_times"][k])})
+        res = PairsResult(rows, float("nan"), group_ends_s=st_all["group_ends"], spike_times_s=trains,
+                          schedule=self.schedule)
+        if self.record_weights:
+            t = raw["w_t"]
+            res.w_t_s = t
+            res.w_trace = raw["w_trace"][:len(t) * st_all["n_pad"]].reshape(len(t), st_all["n_pad"]).T[:n]
+        return res
 
 
 def _check_pulse(pulse_dur, dt):
@@ -290,8 +328,8 @@ def run_frequency(rates=(0.1, 10, 20, 40, 50), delta_ts=(10.0, -10.0), **kwargs)
     Examples
     --------
     >>> from cortex_sim import run_frequency
-    >>> res = run_frequency(rates=(20, 50), delta_ts=(10,))
-    >>> [round(r["w_ratio"], 2) for r in res.rows]      # both potentiate, more at 50 Hz
+    >>> res = run_frequency(rates=(20, 50), delta_ts=(10,))   # doctest: +SKIP
+    >>> [round(r["w_ratio"], 2) for r in res.rows]      # both potentiate, more at 50 Hz  # doctest: +SKIP
     """
     return run_spike_pairs([(float(r), float(d)) for d in delta_ts for r in rates], **kwargs)
 

@@ -23,7 +23,7 @@ import os
 
 from ..errors import ParameterError, check_choice
 
-__all__ = ["CLUSTER_KINDS", "make_cluster", "make_client", "close_cluster", "parse_cluster_options"]
+__all__ = ["make_cluster", "make_client", "close_cluster"]
 
 CLUSTER_KINDS = ("local", "local:N", "tcp://HOST:PORT", "slurm", "pbs", "serial")
 

@@ -39,7 +39,7 @@ import numpy as np
 from .._files import atomic_path
 from ..errors import ParameterError, RunInterrupted, check_choice
 
-__all__ = ["Param", "Job", "JOBS", "protocol_job", "SweepResult", "run_sweep", "point_key", "read_store", "to_dataset"]
+__all__ = ["Param", "Job", "protocol_job", "SweepResult", "run_sweep", "read_store", "to_dataset"]
 
 
 @dataclass(frozen=True)

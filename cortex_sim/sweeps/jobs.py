@@ -63,6 +63,19 @@ JOBS["pairing"] = protocol_job(
     plot="paired_epsp_ratio", help="the Grewe pairing experiment, compiled once per host, re-run with run_args")
 
 
+# -- BAC firing: a protocol job in one statement ----------------------------------------------------
+
+def _bac_protocol(options):
+    from ..protocols.bac import BACProtocol
+
+    _unknown(options or {}, {}, "bac")
+    return BACProtocol()
+
+
+JOBS["bac"] = protocol_job("bac", _bac_protocol, plot="paired_n_spikes",
+                           help="BAC firing of the two-compartment neuron, apical pulse swept")
+
+
 # -- frequency and window -------------------------------------------------------------------------
 
 PAIRS_DEFAULTS = {"schedule": "sjostrom", "neuron": None, "rule": "visual", "n_groups": None, "dt_ms": 0.1,
@@ -114,7 +127,7 @@ def _pairs_point(point, options, workdir):
     rate = point.get("rate_hz", options.get("rate_hz"))
     res = run_spike_pairs([(rate, point["delta_t_ms"])], n_groups=options["n_groups"], schedule=options["schedule"],
                           neuron=options["neuron"], rule=options["rule"], dt=options["dt_ms"] * ms, device="cpp",
-                          formulation=options["formulation"], private=True)
+                          formulation=options["formulation"])
     row = res.rows[0]
     return {"w_ratio": row["w_ratio"], "measured_delta_t_ms": row["measured_delta_t_ms"],
             "post_spikes": row["post_spikes"], "run_s": float(res.run_s)}

@@ -48,7 +48,7 @@ import numpy as np
 from ...compiled import CompiledProject
 from ...errors import check_choice
 
-__all__ = ["DiehlCookNetwork", "slot_spike_table", "table_rows"]
+__all__ = ["DiehlCookNetwork"]
 
 N_INPUT = 784
 #: the input spike table reserves rows for this mean intensity per slot (the driver keeps every

@@ -21,8 +21,7 @@ from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
 
-__all__ = ["ANCHORS", "run_diehl_cook_study", "DiehlCookStudy", "diehl_cook_table", "plot_curve", "plot_fields",
-           "summarise_diehl_cook", "collect_diehl_cook", "write_diehl_cook"]
+__all__ = ["run_diehl_cook_study", "DiehlCookStudy"]
 
 #: published numbers to set the results beside (voting accuracy on the MNIST test set)
 ANCHORS = {

@@ -27,8 +27,7 @@ from ...errors import ParameterError, check_int
 from .config import DiehlCookConfig
 from .network import INTENSITY_BUDGET, DiehlCookNetwork
 
-__all__ = ["assign_labels", "vote", "voting_accuracy", "image_rates", "Stream", "DiehlCookTrained",
-           "train_diehl_cook", "evaluate_diehl_cook", "present"]
+__all__ = ["DiehlCookTrained", "train_diehl_cook", "evaluate_diehl_cook", "assign_labels", "vote"]
 
 N_CLASSES = 10
 
@@ -210,7 +209,7 @@ def train_diehl_cook(ds, config: DiehlCookConfig, seed=0, *, net=None, checkpoin
     """
     from tqdm.auto import tqdm
 
-    from ..spiking.train import load_checkpoint, save_checkpoint
+    from ..spiking.train import load_checkpoint, save_checkpoint   # the one checkpoint format, group "s"
 
     seed = check_int("seed", seed, low=0)
     if ds.images.shape[1:] != (28, 28):

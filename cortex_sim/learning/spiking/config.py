@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from ...errors import ParameterError, check_choice, check_int, check_number
 
-__all__ = ["SpikingConfig", "SPIKING_PRESETS", "spiking_preset", "CONTEXTS", "SCHEDULES"]
+__all__ = ["SpikingConfig", "spiking_preset"]
 
 #: how the previous fixation's spikes become the apical current (see the package docstring)
 CONTEXTS = ("normalised", "sign")

@@ -49,7 +49,7 @@ import numpy as np
 from ...errors import ParameterError, check_int
 from .train import fixation_rates, input_rates
 
-__all__ = ["SpikingCodes", "encode_spiking", "reliability", "mechanism", "auc", "receptive_fields"]
+__all__ = ["SpikingCodes", "encode_spiking", "reliability", "mechanism", "receptive_fields"]
 
 
 @dataclass

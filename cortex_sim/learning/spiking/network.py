@@ -35,7 +35,7 @@ from ...compiled import CompiledProject
 from ...errors import check_choice
 from .config import SpikingConfig
 
-__all__ = ["SpikingNetwork", "basal_index", "inhibition_index", "event_counts", "BURST_ISI_MS"]
+__all__ = ["SpikingNetwork"]
 
 #: spikes closer than this to the neuron's previous spike belong to a burst (one event)
 BURST_ISI_MS = 16.0

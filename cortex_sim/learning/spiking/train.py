@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..._files import atomic_path
 from ...devices import check_memory
 from ...errors import ParameterError, check_choice, check_int
+from .. import checkpoint as _checkpoint
 from .config import SpikingConfig, spiking_preset
 from .network import SpikingNetwork
 
-__all__ = ["SPIKING_RULES", "ABLATIONS", "SpikingTrained", "train_spiking", "make_network", "rule_config",
-           "input_rates", "fixation_rates"]
+__all__ = ["SpikingTrained", "train_spiking", "make_network", "input_rates"]
 
 #: the spiking learners; spiking-clapp-legacy is spiking-clapp on the first design's preset
 SPIKING_RULES = ("spiking-clapp", "spiking-clopath", "spiking-random", "stdp-wta", "spiking-clapp-legacy")
@@ -113,22 +112,14 @@ def _shuffle_m(m, rng):
 
 
 def save_checkpoint(path, header, state):
-    """Write a training checkpoint (npz, no pickle) atomically."""
-    arrays = {f"s__{k}": v for k, v in state.items()}
-    arrays["header"] = np.array(json.dumps(header))
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+    """Write a spiking training checkpoint (:mod:`cortex_sim.learning.checkpoint`, group ``s``)."""
+    _checkpoint.save_checkpoint(path, header, {"s": state})
 
 
 def load_checkpoint(path):
     """(header, state) of a checkpoint written by :func:`save_checkpoint`."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            state = {k[3:]: z[k] for k in z.files if k.startswith("s__")}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ParameterError(f"checkpoint: {str(path)!r} is not a readable cortex_sim spiking checkpoint ({exc})") from exc
-    return header, state
+    header, groups = _checkpoint.load_checkpoint(path, ("s",), what="cortex_sim spiking")
+    return header, groups["s"]
 
 
 def training_schedule(config, rates, order, rng, epoch):
