@@ -15,7 +15,8 @@ import time
 import numpy as np
 from brian2 import Hz, mV, ms, pA, second
 
-from .devices import _progress, check_device_available, check_memory, estimate_memory_bytes
+from .devices import check_device_available, check_memory, estimate_memory_bytes
+from .reporting import progress
 from .errors import ParameterError, check_choice, check_int, check_number
 from .experiment import Built, CompiledExperiment, Protocol, run
 from ._choices import METHODS, PRECISIONS
@@ -94,7 +95,7 @@ def bench_clopath(*, neurons=1000, inputs=200, rate_hz=10.0, duration_s=1.0, dev
             f"duration: an estimated {wall / 60:.0f} min of simulation ({neurons * inputs:.3g} synapses, "
             f"{duration_s:g} s); allowed: up to {max_wall_s / 60:.0f} min (--yes to go past)")
     check_device_available(device, compile_only=compile_only)
-    _progress(report, f"bench clopath: {neurons} x {inputs} synapses on {device}, estimated "
+    progress(report, f"bench clopath: {neurons} x {inputs} synapses on {device}, estimated "
                       f"{memory / 2**20:.0f} MB and {wall:.1f} s of simulation; building the network ...")
     protocol = BenchProtocol(neurons=neurons, inputs=inputs, rate_hz=rate_hz, duration_s=duration_s, drive_pA=drive_pA,
                              formulation=formulation, dt_ms=dt_ms, seed=seed, method=method, precision=precision,

@@ -157,7 +157,7 @@ def _projects(root: Path):
 
 def compile_count(project) -> int:
     """How many times the binary of ``project`` was (re)built by
-    :func:`cortex_sim.devices.build_project` (the lines of its ``compiles.log``)."""
+    :func:`cortex_sim.projects.build_project` (the lines of its ``compiles.log``)."""
     log = Path(project) / "compiles.log"
     return len(log.read_text().splitlines()) if log.exists() else 0
 

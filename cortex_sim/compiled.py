@@ -10,7 +10,7 @@ another build then runs against the wrong device state (the arrays it reads are 
 command-line name, dtype and size of every input it accepts, and the result file and dtype of every
 output it reads back. Running it afterwards touches no Brian2 state, so any number of compiled
 networks (a training network, its frozen evaluation network, a peer) live side by side in one
-process. Each process runs in a run folder of its own (:func:`cortex_sim.devices.private_run_folder`,
+process. Each process runs in a run folder of its own (:func:`cortex_sim.projects.private_run_folder`,
 named by host and process), so parallel processes on one cache never share files.
 
 After every run it checks what a silent failure would hide: the binary's exit status and signal
@@ -103,7 +103,7 @@ class CompiledProject:
         """
         import brian2
 
-        from .devices import build_project, cache_root, network_fingerprint, private_run_folder
+        from .projects import build_project, cache_root, network_fingerprint, private_run_folder
 
         dev = brian2.get_device()
         project = cache_root() / device / f"{name}-{network_fingerprint(net)}"
@@ -123,7 +123,7 @@ class CompiledProject:
 
         env = {**prefs["devices.cpp_standalone.run_environment_variables"],
                **getattr(dev, "run_environment_variables", {})}
-        from .devices import make_command
+        from .projects import make_command
 
         run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
         run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
@@ -272,7 +272,7 @@ class CompiledProject:
         and link the new binary into this process's run folder. Another process that rebuilt it in
         the meantime is trusted (its stamp is checked again under the lock)."""
         from .cache import discard_build, stale_reason
-        from .devices import make_project
+        from .projects import make_project
 
         with open(self.project / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

@@ -9,7 +9,9 @@ C++ and CUDA projects live in a cache folder keyed by a fingerprint of the netwo
 (object names, classes, sizes, equations and code). Brian2 rewrites only source files whose
 content changed and its makefile recompiles only those, so a second run of an unchanged model
 does not recompile (parameters are constants in the generated code: a changed parameter
-recompiles the files that use it). Set ``CORTEX_SIM_CACHE`` to move the cache.
+recompiles the files that use it). Set ``CORTEX_SIM_CACHE`` to move the cache. The projects on
+disk (cache folder, precompiled header, fingerprint, make, run folders) are
+:mod:`cortex_sim.projects`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_path
 from .cache import binary_path, compile_count, discard_build, stale_reason, toolchain, write_stamp  # noqa: F401
-from .errors import (BuildFailedError, DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
+from .errors import (DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
                      SimulationDivergedError, check_choice, check_int)
+from .projects import (binary_mtime, build_project, cache_root, make_project, network_fingerprint,  # noqa: F401
+                       plain_header, precompiled_header, private_run_folder)
+from .reporting import progress, run_clock
 
 __all__ = ["activate", "run_network", "RunInfo", "cache_root", "shared_clock", "stable_clock"]
 
@@ -79,12 +83,6 @@ def shared_clock(dt):
         clock = stable_clock(dt, f"cortex_clock_{n}")
         _STATE["clock"] = clock
     return clock
-
-
-def cache_root() -> Path:
-    """Folder holding the cached C++/CUDA projects."""
-    root = os.environ.get("CORTEX_SIM_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "cortex_sim"
 
 
 def _cuda_prefs(compute_capability, quick=False):
@@ -203,7 +201,7 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
         # AdEx-Clopath state update of bench clopath 0.70 -> 0.33 s in rk4, double)
         prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
                                                     "--param=vect-max-version-for-alias-checks=64"]
-        header = precompiled_header() or _plain_header()
+        header = precompiled_header() or plain_header()
         if header is not None:
             prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc,
                                                         f"-include{header}"]
@@ -212,95 +210,6 @@ def activate(device: str = "runtime", *, threads: int = 1, codegen_target: str =
 
         _cuda_prefs(compute_capability, quick=quick_compile)
         set_device("cuda_standalone", build_on_run=False)
-
-
-#: the standard headers Brian2's C++ standalone sources include (brianlib, objects, code objects):
-#: parsing them is most of the compile time of a small code object (0.69 s of which 0.46 s go away)
-_PCH_HEADERS = ("algorithm", "cassert", "climits", "cmath", "csignal", "cstdint", "cstdlib", "ctime",
-                "fstream", "iostream", "iterator", "limits", "map", "random", "set", "string", "tuple",
-                "utility", "vector")
-
-
-#: glibc declares its vector maths (libmvec: exp, log, pow, sin, cos, 4 doubles or 8 floats per call
-#: with AVX2) only under ``__FAST_MATH__``, which Brian2's ``-fno-finite-math-only`` switches off,
-#: so a loop calling exp (every AdEx neuron) stays scalar. Declaring them (and nothing else: the
-#: generated code's maths and flags are unchanged) lets GCC vectorise such loops. libmvec's exp is
-#: accurate to 4 ulp (the scalar exp: 1 ulp) and handles inf and NaN as the scalar one.
-_VECTOR_MATH = """#if defined(__x86_64__) && defined(__GNUC__) && !defined(__FAST_MATH__) && !defined(__clang__)
-#define __FAST_MATH__ 1
-#include <math.h>
-#include <cmath>
-#undef __FAST_MATH__
-#endif
-"""
-
-
-def _header_text():
-    return ("// standard headers of Brian2's C++ standalone code, by cortex_sim (cortex_sim.devices)\n"
-            + _VECTOR_MATH + "".join(f"#include <{h}>\n" for h in _PCH_HEADERS))
-
-
-def _plain_header():
-    """The header of :func:`precompiled_header`, not precompiled (where no ``.gch`` can be built):
-    the vector maths declarations still reach the generated code."""
-    folder = cache_root() / "pch"
-    header = folder / f"cortex_std_{hashlib.sha256(_header_text().encode()).hexdigest()[:12]}.h"
-    if not header.exists():
-        try:
-            with atomic_path(header) as tmp:
-                Path(tmp).write_text(_header_text())
-        except OSError:
-            return None
-    return header
-
-
-def precompiled_header():
-    """A header of :data:`_PCH_HEADERS`, precompiled (GCC ``.gch``) for the compiler and flags the
-    next C++ build will use, for Brian2's makefile to ``-include``; None where it cannot be built
-    or ``CORTEX_SIM_NO_PCH=1``.
-
-    Measured on a spike-pair project (43 sources, 2 cores): make 16.5 s without, 8.0 s with it
-    (26.4 to 11.6 CPU-s). Built once per compiler and flag set in ``<cache>/pch/<hash>/`` (1.4 s),
-    under a lock. Standard headers only, included before everything else: the generated code and
-    its numbers do not change. Where the flags of a project differ (its own defines), GCC finds the
-    ``.gch`` unusable and reads the header as text: slower, never wrong.
-    """
-    import json
-
-    from brian2 import prefs
-    from brian2.codegen.cpp_prefs import get_compiler_and_args
-
-    if os.environ.get("CORTEX_SIM_NO_PCH") == "1":
-        return None
-    _, args = get_compiler_and_args()
-    flags = [*args, *(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in prefs["codegen.cpp.define_macros"])]
-    if prefs.devices.cpp_standalone.openmp_threads:
-        flags.append("-fopenmp")
-    cxx = os.environ.get("CXX", "g++")   # the compiler Brian2's makefile calls
-    key = hashlib.sha256(json.dumps([cxx, toolchain("cpp")["compiler"], flags, _header_text()]).encode()).hexdigest()[:16]
-    folder = cache_root() / "pch" / key
-    header, gch = folder / "cortex_std.h", folder / "cortex_std.h.gch"
-    if header.exists() and gch.exists():
-        return header
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if header.exists() and gch.exists():
-            return header
-        tmp_h = folder / f".cortex_std.h.{os.getpid()}"
-        tmp_h.write_text(_header_text())
-        os.replace(tmp_h, header)
-        tmp = folder / f".cortex_std.h.gch.{os.getpid()}"
-        try:
-            proc = subprocess.run([cxx, *flags, "-x", "c++-header", str(header), "-o", str(tmp)],
-                                  capture_output=True, timeout=300)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if proc.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            return None
-        os.replace(tmp, gch)
-    return header
 
 
 #: Brian2 preferences that cortex_sim changes (activate, the CUDA set-up, a quick compile, the
@@ -337,29 +246,6 @@ def _restore_prefs():
             saved[key] = copy.deepcopy(value)
 
 
-def network_fingerprint(net) -> str:
-    """Hash of a network's structure: object names, classes, sizes, equations and code, and the
-    names of the code objects the active standalone device generated for it (call after
-    ``net.run`` on a standalone device)."""
-    h = hashlib.sha256()
-    for obj in sorted(net.objects, key=lambda o: o.name):
-        parts = [obj.name, type(obj).__name__, str(getattr(obj, "equations", "")),
-                 str(getattr(obj, "when", "")), str(getattr(obj, "order", ""))]
-        if hasattr(obj, "_N") and not type(obj).__name__ == "Synapses":
-            parts.append(str(obj._N))
-        for attr in ("abstract_code", "code", "condition"):
-            parts.append(str(getattr(obj, attr, "")))
-        h.update("\x1f".join(parts).encode())
-    # the generated code objects' names: Brian2 makes them unique against objects still alive in
-    # the process (an earlier network someone holds), so the same model can generate renamed code;
-    # keyed here, each variant keeps a project of its own instead of recompiling one back and forth
-    import brian2
-
-    names = sorted(getattr(brian2.get_device(), "code_objects", {}) or {})
-    h.update("\x1e".join(names).encode())
-    return h.hexdigest()[:16]
-
-
 @dataclass
 class RunInfo:
     """Timings of one simulation (seconds)."""
@@ -371,21 +257,6 @@ class RunInfo:
     project_dir: str | None = None
     compiled: bool = False
     run_dir: str | None = None   # where the binary ran (a private run folder, or the project)
-
-
-def _binary_mtime(project: Path):
-    binary = binary_path(project)
-    return None if binary is None else binary.stat().st_mtime_ns
-
-
-def make_command():
-    """Brian2's make command with its arguments, as a list (what :func:`make_project` runs)."""
-    import shlex
-
-    from brian2 import prefs
-
-    return [*shlex.split(prefs.devices.cpp_standalone.make_cmd_unix),
-            *prefs.devices.cpp_standalone.extra_make_args_unix]
 
 
 def check_finite(net):
@@ -422,134 +293,6 @@ def check_finite(net):
                 raise SimulationDivergedError(
                     f"{obj.name}.{name}: got NaN or inf {when}; allowed: finite values (reduce dt, "
                     "check the input currents and parameters)")
-
-
-def build_project(dev, project: Path, *, compile: bool = True, report=None, device="cpp"):
-    """Generate the standalone project of the current network in ``project`` and compile it.
-
-    Brian2 rewrites only the sources whose content changed, and ``make`` recompiles only those.
-    The compiler runs in a session of its own with its output in ``project/make.log``: a Ctrl-C
-    (or SIGTERM) reaches this process only, which stops make with SIGINT (make deletes the target
-    it was writing, so the cache stays usable) and raises :class:`RunInterrupted`. The caller
-    holds ``project/.lock``.
-
-    Returns
-    -------
-    (compiled, compile_s) : whether the binary was (re)built, and the make time in seconds.
-    """
-    reason = stale_reason(project, device)
-    if reason is not None:
-        discard_build(project, reason)
-    _progress(report, f"code generation: the {device} project in {project} ...")
-    before = _source_mtimes(project)
-    dev.build(directory=str(project), compile=False, run=False, with_output=False)
-    if not compile:
-        return False, 0.0
-    after = _source_mtimes(project)
-    changed = sum(1 for k, v in after.items() if before.get(k) != v)
-    if changed or binary_path(project) is None:
-        _progress(report, f"{changed} generated source file(s) new or changed; compiling (make) ...")
-    return make_project(project, device=device, report=report)
-
-
-def _source_mtimes(project: Path):
-    """Modification times of a generated project's sources (Brian2 rewrites only changed files)."""
-    out = {}
-    for pattern in ("*.cpp", "*.h", "*.cu", "*.cuh", "makefile", "code_objects/*", "brianlib/*"):
-        for p in project.glob(pattern):
-            try:
-                out[str(p)] = p.stat().st_mtime_ns
-            except FileNotFoundError:
-                pass
-    return out
-
-
-def make_project(project: Path, *, device="cpp", report=None, make_cmd=None):
-    """Run ``make`` in a generated project (see :func:`build_project`; the caller holds the lock).
-
-    ``make_cmd`` (a list) defaults to Brian2's make command and arguments; :class:`CompiledProject`
-    passes the one recorded when it was built, to rebuild a damaged project without Brian2's device.
-    Returns ``(compiled, compile_s)``; a successful compile is stamped and counted in compiles.log.
-    """
-    import signal
-
-    if make_cmd is None:
-        make_cmd = make_command()
-    before = _binary_mtime(project)
-    t0 = time.perf_counter()
-    with open(project / "make.log", "w") as log:
-        proc = subprocess.Popen(make_cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait()
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-            raise RunInterrupted("interrupted while compiling; the project cache is intact") from None
-    compile_s = time.perf_counter() - t0
-    if rc != 0:
-        tail = (project / "make.log").read_text(errors="replace").strip().splitlines()[-6:]
-        raise BuildFailedError(f"compiling {project} failed (make exit {rc}); the log is {project / 'make.log'}; "
-                               "last lines: " + " | ".join(tail))
-    compiled = _binary_mtime(project) != before
-    if compiled:   # one line per compile of this project (tests count them)
-        write_stamp(project, device)
-        with open(project / "compiles.log", "a") as f:
-            f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} pid {os.getpid()} {compile_s:.1f} s\n")
-    _progress(report, f"compiled in {compile_s:.1f} s" if compiled else "cached project up to date (no compile)")
-    return compiled, compile_s
-
-
-def private_run_folder(project: Path) -> Path:
-    """A run folder of this process's own next to ``project``: a hard link to the binary and
-    copies of the compile-time static arrays (Brian2 rewrites those in place when a model is
-    regenerated, so links could change under a running binary), none of the run_args files.
-    Parallel processes running one compiled project each run in their own folder, so they never
-    share or delete each other's run_args and results files. The folder is named by host and
-    process (``<host>-<pid>-<random>``), so on a cache shared by several machines (a home folder on
-    NFS) no host mistakes another's live folder for a stale one. The caller holds
-    ``project/.lock``; folders of this host's processes that no longer exist are removed here,
-    this process's at exit."""
-    import atexit
-    import uuid
-
-    _remove_stale_work(project / "work")
-    work = project / "work" / f"{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    (work / "static_arrays").mkdir(parents=True)
-    os.link(project / "main", work / "main")
-    if (project / "static_arrays").is_dir():
-        for f in (project / "static_arrays").iterdir():
-            if not f.name.startswith("init_") and not f.name.endswith(".lock"):   # not run_args files
-                shutil.copy2(f, work / "static_arrays" / f.name)
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    return work
-
-
-def _host():
-    """This machine's name as used in run-folder names (``CORTEX_SIM_HOST`` overrides it, for tests)."""
-    import socket
-
-    name = os.environ.get("CORTEX_SIM_HOST") or socket.gethostname() or "host"
-    return "".join(ch if ch.isalnum() or ch in "._" else "_" for ch in name)
-
-
-def _remove_stale_work(folder):
-    """Remove this host's run folders whose process no longer exists (killed before its atexit
-    cleanup). Folders of other hosts are never touched: their processes cannot be checked here."""
-    if not folder.is_dir():
-        return
-    prefix = _host() + "-"
-    for d in folder.iterdir():
-        if not d.name.startswith(prefix):
-            continue
-        try:
-            os.kill(int(d.name[len(prefix):].split("-")[0]), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(d, ignore_errors=True)
-        except PermissionError:
-            pass
 
 
 def check_completed(dev, what="the simulation"):
@@ -609,20 +352,6 @@ def check_memory(name, value, synapses, neurons):
     return memory
 
 
-def _progress(report, message):
-    """Log a stage of a long job on the ``cortex_sim`` logger (the CLI shows INFO, -q hides it);
-    with no logging configured, a job asked to ``report`` prints the line on stderr."""
-    if report is not None:
-        import logging
-        import sys
-
-        logger = logging.getLogger("cortex_sim")
-        if logger.hasHandlers():
-            logger.info(message)
-        else:
-            print(f"[cortex-sim] {message}", file=sys.stderr, flush=True)
-
-
 def run_network(net, duration, *, device: str = "runtime", report=None, project_name="model",
                 run_args=None, results_directory="results", compile_only: bool = False,
                 private: bool | None = None) -> RunInfo:
@@ -666,7 +395,7 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
         # one process at a time per project folder (parallel sweeps use their own results folders)
         with open(project / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if failed is not None and _binary_mtime(project) == failed[0]:   # not rebuilt by another process
+            if failed is not None and binary_mtime(project) == failed[0]:   # not rebuilt by another process
                 discard_build(project, f"its binary {failed[1]}")
             compiled, compile_s = build_project(dev, project, report=report, device=device)
             t2 = time.perf_counter()
@@ -678,10 +407,10 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
                 where = _STATE["work"] = private_run_folder(project)
                 dev.project_dir = str(where)
                 fcntl.flock(lock, fcntl.LOCK_UN)
-            _progress(report, f"simulating {float(duration):g} s of biological time ...")
-            mtime = _binary_mtime(project)
+            progress(report, f"simulating {float(duration):g} s of biological time ...")
+            mtime = binary_mtime(project)
             try:
-                with _run_clock(report, project):
+                with run_clock(report, project):
                     device_run(dev, where, project, run_args=run_args, results_directory=results_directory,
                                what=f"the {project_name} simulation")
                 break
@@ -692,62 +421,10 @@ def run_network(net, duration, *, device: str = "runtime", report=None, project_
     check_completed(dev)
     t3 = time.perf_counter()
     run_s = getattr(dev, "_last_run_time", None)
-    _progress(report, f"simulated in {t3 - t2:.1f} s")
+    progress(report, f"simulated in {t3 - t2:.1f} s")
     check_finite(net)
     return RunInfo(device, (t2 - t0) - compile_s, compile_s, run_s if run_s is not None else t3 - t2,
                    str(project), compiled=compiled, run_dir=str(where))
-
-
-class _run_clock:
-    """A progress bar (stderr) while a standalone binary runs: elapsed seconds against the wall
-    time of this project's last run (``last_run_s`` in the project folder), shown once the run has
-    taken 5 s. Brian2's own report would cost a clock call per time step in standalone code, so
-    the bar measures time, not simulated steps, and says so."""
-
-    SHOW_AFTER_S = 5.0
-
-    def __init__(self, report, project):
-        self.report, self.file = report, Path(project) / "last_run_s"
-        try:
-            self.expected = float(self.file.read_text())
-        except (OSError, ValueError):
-            self.expected = None
-
-    def __enter__(self):
-        import threading
-
-        self.t0, self.stop = time.perf_counter(), threading.Event()
-        self.thread = None
-        if self.report is not None:
-            self.thread = threading.Thread(target=self._show, daemon=True)
-            self.thread.start()
-        return self
-
-    def _show(self):
-        from tqdm.auto import tqdm
-
-        if self.stop.wait(self.SHOW_AFTER_S):
-            return
-        total = round(self.expected, 1) if self.expected and self.expected > self.SHOW_AFTER_S else None
-        desc = "simulating (wall s; last run took {:.0f} s)".format(self.expected) if total else "simulating (wall s)"
-        with tqdm(total=total, desc=desc, unit="s", leave=False, bar_format=None if total else
-                  "{desc}: {elapsed}") as bar:
-            while not self.stop.wait(0.5):
-                bar.n = round(time.perf_counter() - self.t0, 1)
-                if total:
-                    bar.n = min(bar.n, total)
-                bar.refresh()
-
-    def __exit__(self, kind, exc, tb):
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-        if kind is None:
-            try:
-                self.file.write_text(f"{time.perf_counter() - self.t0:.3f}\n")
-            except OSError:
-                pass
-        return False
 
 
 def _check_built_on_this_device(net):
@@ -835,16 +512,3 @@ def device_run(dev, where, project, *, run_args=None, results_directory="results
             module.subprocess = subprocess
 
 
-def _bar(report, total, unit):
-    """A tqdm progress bar on stderr when ``report`` is set, else a silent stand-in."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, disable=report is None or not _info_enabled(),
-                file=__import__("sys").stderr, leave=False, dynamic_ncols=True)
-
-
-def _info_enabled():
-    import logging
-
-    logger = logging.getLogger("cortex_sim")
-    return not logger.hasHandlers() or logger.isEnabledFor(logging.INFO)

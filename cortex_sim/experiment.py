@@ -204,15 +204,15 @@ class CompiledExperiment:
         """Run once with ``values`` (``{name in protocol.sweepable: number or Quantity}``); return the result."""
         import time
 
-        from .devices import _progress, _run_clock
+        from .reporting import progress, run_clock
 
         p = self.protocol
         values = p.check_values(values)
         args = p.run_args(self.built, values)
         what = f"the {p.name} run" + (f" {values}" if values else "")
-        _progress(self.report, f"simulating {float(self.built.duration):g} s of biological time ...")
+        progress(self.report, f"simulating {float(self.built.duration):g} s of biological time ...")
         t0 = time.perf_counter()
-        with _run_clock(self.report, self.project.project):
+        with run_clock(self.report, self.project.project):
             raw = self.project.run(args, what=what)
         self.last_run_s = time.perf_counter() - t0
         return p.analyse(self.built, raw, values)

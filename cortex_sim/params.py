@@ -55,7 +55,7 @@ def _check_physical(name, value):
                                  f"{float(limit / unit):g} {unit_name}")
 
 
-class _Params:
+class ParamSet:
     """Mixin: validation on construction, ``with_`` updates, NumPy boundary helper."""
 
     def __post_init__(self):
@@ -160,7 +160,7 @@ def check_dt(dt, *param_sets, factor=4):
 
 
 @dataclass(frozen=True)
-class ClopathParams(_Params):
+class ClopathParams(ParamSet):
     """Clopath et al. (2010) voltage-based STDP rule (Table 1b; visual cortex by default)."""
 
     A_LTD: Quantity = P(14e-5 / mV, 1 / mV, "LTD amplitude", nonnegative=True, source="Clopath 2010 Tab. 1b")
@@ -234,7 +234,7 @@ CLOPATH_PRESETS = {
 
 
 @dataclass(frozen=True)
-class AdExParams(_Params):
+class AdExParams(ParamSet):
     """AdEx point neuron with spike after-depolarisation and adaptive threshold (Clopath Tab. 1a).
 
     A spike (u >= V_peak) clamps u at V_clamp for t_clamp, then resets it to V_reset; at the spike
@@ -290,7 +290,7 @@ ADEX_PRESETS = {
 
 
 @dataclass(frozen=True)
-class TwoCompartmentParams(_Params):
+class TwoCompartmentParams(ParamSet):
     """Reduced L5 pyramidal neuron: soma/basal compartment + apical compartment with a Ca plateau.
 
     Naud & Sprekeler (2018) PNAS 115:E6329, their parameters. V_reset = -60 mV is our choice
@@ -340,7 +340,7 @@ TWO_COMPARTMENT_PRESETS = {"naud2018": TwoCompartmentParams()}
 
 
 @dataclass(frozen=True)
-class RateTwoCompartmentParams(_Params):
+class RateTwoCompartmentParams(ParamSet):
     """Rate version of the burst neuron: basal drive sets the event rate, apical input the burst fraction.
 
     Following the rate reduction of Naud & Sprekeler (2018) / Payeur et al. (2021):

@@ -103,3 +103,17 @@ def test_no_import_circle():
 def test_no_upward_import():
     upward = sorted((a, b) for a, targets in _graph().items() for b in targets if _layer(b) > _layer(a))
     assert upward == []
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    """``from X import _name`` across modules would tie a module to another's insides (as the sweep
+    jobs once imported the pairing protocol's private builders). Private *modules* (``_files``,
+    ``_choices``, ``cli._options``) are shared helpers of their package and may be imported."""
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("cortex_sim")):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if private and not (node.module or "").split(".")[-1].startswith("_"):
+                    offenders.append(f"{name}: from {'.' * node.level}{node.module or ''} import {', '.join(private)}")
+    assert not offenders, offenders

@@ -167,15 +167,15 @@ def test_a_long_standalone_run_shows_a_wall_clock_bar_against_its_last_run(tmp_p
 
     from cortex_sim import devices
 
-    monkeypatch.setattr(devices._run_clock, "SHOW_AFTER_S", 0.05)
-    with devices._run_clock("stderr", tmp_path):
+    monkeypatch.setattr(devices.run_clock, "SHOW_AFTER_S", 0.05)
+    with devices.run_clock("stderr", tmp_path):
         time.sleep(0.8)
     first = capsys.readouterr().err
     assert "simulating (wall s)" in first
     assert 0.7 < float((tmp_path / "last_run_s").read_text()) < 5
-    with devices._run_clock("stderr", tmp_path):
+    with devices.run_clock("stderr", tmp_path):
         time.sleep(0.8)
     assert "last run took" in capsys.readouterr().err
-    with devices._run_clock(None, tmp_path):      # no report: nothing shown
+    with devices.run_clock(None, tmp_path):      # no report: nothing shown
         time.sleep(0.2)
     assert capsys.readouterr().err == ""

@@ -28,13 +28,13 @@ def _cmd_pairing(args):
     from brian2 import mV, second
 
     from ..params import preset
-    from ..protocols.pairing import PairingConfig, _schedule, run_pairing
+    from ..protocols.pairing import PairingConfig, block_schedule, run_pairing
 
     cfg = PairingConfig(apical_delay=_ms(args.apical_delay), n_pairings=args.n_pairings,
                         trial_interval=args.trial_interval * second,
                         dt=_ms(args.dt), window_delays=_floats("--window", args.window),
                         pairing_counts=_floats("--counts", args.counts, int)).check()
-    _check_budget(args, 2 + len(cfg.window_delays) + len(cfg.pairing_counts), _schedule(cfg)[1],
+    _check_budget(args, 2 + len(cfg.window_delays) + len(cfg.pairing_counts), block_schedule(cfg)[1],
                   "--trial-interval/--n-pairings/--counts")
     rule = preset("clopath", "visual")
     if args.theta_plus is not None:

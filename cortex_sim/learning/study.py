@@ -61,7 +61,7 @@ def parse_rules(text):
     return names
 
 
-def _write_json(path, obj):
+def write_json(path, obj):
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=1)
 
@@ -201,7 +201,7 @@ def run_study(rules="clapp", dataset="mnist5k", seeds=3, epochs=None, out="corte
                 readouts = _read_out(codes, pixels, ds, seed, tag, progress)
                 cached = {"rule": rule, "seed": seed, "config": cfg_json, "train_s": enc.train_s,
                           "history": enc.history, "readouts": readouts}
-                _write_json(ro_path, cached)
+                write_json(ro_path, cached)
             per_seed.append(cached)
     result = summarise(per_seed, dataset)
     if references:
@@ -363,7 +363,7 @@ def collect_study(folders, dataset):
 def write_study(result, out):
     """Write ``results.json`` and ``readout.md`` into ``out`` (atomically)."""
     out = Path(out)
-    _write_json(out / "results.json", result.to_dict())
+    write_json(out / "results.json", result.to_dict())
     with atomic_path(out / "readout.md") as tmp:
         Path(tmp).write_text(markdown_table(result))
 
@@ -502,8 +502,8 @@ def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, 
                           "eval_repeats": codes.repeats, "history": trained.history, "readouts": readouts,
                           "readouts_r1": readouts_1, "reliability": reliability(codes), "mechanism": mech,
                           "mean_rate_hz": [float(c.mean() / (cfg.t_fix_ms * 1e-3)) for c in codes.summed(1)]}
-                _write_json(ro_path, cached)
-                _write_state(out / "weights" / f"{tag}.npz", trained.state)
+                write_json(ro_path, cached)
+                write_state(out / "weights" / f"{tag}.npz", trained.state)
             per_seed.append(cached)
     for net in nets.values():
         net.close()
@@ -513,7 +513,7 @@ def run_spiking_study(rules, dataset, seeds, out, *, epochs=None, resume=False, 
     return result
 
 
-def _write_state(path, state):
+def write_state(path, state):
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **state)
 

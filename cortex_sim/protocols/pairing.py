@@ -33,14 +33,14 @@ from ..errors import ParameterError, check_choice, check_int, check_quantity
 from ..experiment import Built, Protocol, run
 from ..inputs import padded_count, padded_rows, scheduled_spikes, spike_table_array
 from ..models import build_neuron_group, two_compartment
-from ..params import P, ClopathParams, TwoCompartmentParams, _Params, check_dt, preset
+from ..params import P, ClopathParams, TwoCompartmentParams, ParamSet, check_dt, preset
 from ..plasticity.clopath import FORMULATIONS, clopath_synapses
 
 __all__ = ["PairingConfig", "PairingResult", "PairingProtocol", "run_pairing"]
 
 
 @dataclass(frozen=True)
-class PairingConfig(_Params):
+class PairingConfig(ParamSet):
     """Parameters of the pairing experiment (Grewe lab; Aceituno et al. 2024).
 
     Quantities carry Brian2 units; every field is checked on construction (:meth:`check`).
@@ -146,7 +146,7 @@ class PairingResult:
                 "window": self.window, "pairing_counts": self.counts}
 
 
-def _schedule(cfg):
+def block_schedule(cfg):
     """Times (s) of the test stimuli per block and of the trials of the two induction blocks."""
     T_te, T_tr = float(cfg.test_interval), float(cfg.trial_interval)
     n2 = max([cfg.n_pairings, *cfg.pairing_counts])
@@ -196,7 +196,7 @@ def _build(cfg, neuron, rule, device, record_traces, formulation="event", method
     dt = cfg.dt
     model = two_compartment(neuron, dt=dt, dend_current="I_ap", method=method, precision=precision)
     check_dt(dt, model.params, rule)
-    blocks, t_end = _schedule(cfg)
+    blocks, t_end = block_schedule(cfg)
     roles = _roles(cfg)
     per = cfg.n_s2 + cfg.n_b
     fibers, apical = _inputs(cfg, blocks, roles)

@@ -395,12 +395,12 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
 
     workdirs = [str(Path(store) / "runs" / keys[k]) if store is not None else None for k in range(len(points))]
     if todo:
-        from ..devices import _bar
+        from ..reporting import progress_bar
 
         own = client is None and cluster != "serial"
         if cluster == "serial" and client is None:
             _log(report, f"{job.name}: {len(todo)} points in this process ({len(points) - len(todo)} in the store)")
-            bar = _bar(report, len(todo), "points")
+            bar = progress_bar(report, len(todo), "points")
             try:
                 for k in todo:
                     keep(run_point(job, points[k], options, keys[k], workdirs[k]))
@@ -420,7 +420,7 @@ def run_sweep(job, grid: dict, options: dict | None = None, *, client=None, clus
                          else None)
             _log(report, f"{job.name}: {len(todo)} points on {_describe(client)} ({len(points) - len(todo)} in the "
                          f"store); dashboard: {dashboard or 'needs bokeh (pip install bokeh)'}")
-            bar = _bar(report, len(todo), "points")
+            bar = progress_bar(report, len(todo), "points")
             futures = []
             try:
                 futures = [client.submit(run_point, job, points[k], options, keys[k], workdirs[k],
@@ -489,9 +489,9 @@ def _describe(client):
 
 
 def _log(report, message):
-    from ..devices import _progress
+    from ..reporting import progress
 
-    _progress(report, message)
+    progress(report, message)
 
 
 # -- gathering --------------------------------------------------------------------------------------

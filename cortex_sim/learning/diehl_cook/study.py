@@ -16,7 +16,7 @@ import numpy as np
 
 from ..._files import atomic_path
 from ...errors import ParameterError, check_int
-from ..study import _write_json, _write_state
+from ..study import write_json, write_state
 from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
@@ -111,8 +111,8 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
                        "retries": trained.retries, "capped": trained.capped,
                        "neurons_assigned": ev["neurons_assigned"], "mean_spikes_per_image": ev["mean_spikes_per_image"],
                        "theta_mV_mean": float(np.mean(trained.state["theta"]) * 1e3)}
-                _write_json(ro_path, rec)
-                _write_state(out / "weights" / f"{tag}.npz", trained.state)
+                write_json(ro_path, rec)
+                write_state(out / "weights" / f"{tag}.npz", trained.state)
             per_seed.append(rec)
         if net is not None:
             net.close()
@@ -179,7 +179,7 @@ def collect_diehl_cook(folders, dataset="mnist5k"):
 def write_diehl_cook(study, out):
     """results.json and diehl_cook.md in ``out``."""
     out = Path(out)
-    _write_json(out / "results.json", study.to_dict())
+    write_json(out / "results.json", study.to_dict())
     with atomic_path(out / "diehl_cook.md") as tmp:
         Path(tmp).write_text(diehl_cook_table(study))
 
