@@ -12,7 +12,7 @@ import json
 import pytest
 
 from cortex_sim.errors import SimulationDivergedError
-from cortex_sim.sweeps.engine import Job, Param, read_store, run_sweep
+from cortex_sim.sweeps import Job, Param, read_store, run_sweep
 
 MESSAGE = "demo.u: got NaN or inf first at t = 0.3 ms; allowed: finite values"
 

@@ -10,7 +10,8 @@ resumes, and an ``xarray.Dataset`` of the results.
 
 from . import jobs  # noqa: F401  (registers the jobs)
 from .cluster import CLUSTER_KINDS, close_cluster, make_client, make_cluster, parse_cluster_options  # noqa: F401
-from .engine import JOBS, Job, Param, SweepResult, point_key, protocol_job, read_store, run_sweep, to_dataset  # noqa: F401
+from .engine import JOBS, Job, Param, SweepResult, protocol_job, run_sweep, to_dataset  # noqa: F401
+from .store import point_key, read_store  # noqa: F401
 from .pairing import sweep_pairing
 
 __all__ = ["run_sweep", "protocol_job", "SweepResult", "Job", "Param", "make_client", "make_cluster",

@@ -9,7 +9,8 @@ import os
 from ..errors import JobFailedError, ParameterError, check_choice, check_int
 from ..params import ClopathParams
 from ..protocols.pairing import SWEEPABLE, PairingConfig
-from .engine import read_store, run_sweep
+from .engine import run_sweep
+from .store import read_store
 
 __all__ = ["sweep_pairing"]
 
