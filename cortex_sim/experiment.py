@@ -71,7 +71,8 @@ class Built:
 
 
 class Protocol:
-    """Base class of an experiment (see the module docstring for a complete one).
+    """Base class of an experiment (complete ones: the user guide's page "One shape for every
+    experiment" and the gallery's custom protocol).
 
     Subclasses set :attr:`name` and :attr:`sweepable` and implement :meth:`build`,
     :meth:`analyse` and, where :attr:`sweepable` is not empty, :meth:`run_args`; :meth:`row`

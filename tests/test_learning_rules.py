@@ -283,3 +283,22 @@ def test_random_rule_learns_nothing_and_unknown_rules_are_refused():
     assert set(RULES) == {"clapp", "clapp-s", "clapp-fb", "dfa", "pc", "bp", "random"}
     with pytest.raises(UnknownNameError, match="did you mean 'clapp'"):
         init_rule_weights("clap", ARCH, 1, np.random.default_rng(0))
+
+
+@pytest.mark.codegen_independent
+def test_the_rule_registries_describe_every_rule():
+    """One entry per rule (rate and spiking), with the properties the trainers branch on."""
+    from cortex_sim.learning.rules import PUBLISHED_CLAPP, RULE_REGISTRY, RULES
+    from cortex_sim.learning.spiking import SPIKING_RULE_REGISTRY
+    from cortex_sim.learning.spiking.train import SPIKING_RULES
+    from cortex_sim.learning.study import rule_traits
+
+    assert RULES == tuple(RULE_REGISTRY) and SPIKING_RULES == tuple(SPIKING_RULE_REGISTRY)
+    assert set(PUBLISHED_CLAPP) == {"clapp", "clapp-fb"}                 # Illing et al. 2021's pairs
+    for spec in RULE_REGISTRY.values():
+        assert spec.below in ("lateral", "learned-feedback", "dfa", "bp", "pc", None), spec
+        assert spec.learns == (spec.below is not None), spec
+        assert rule_traits(spec.name) == spec.traits and len(spec.traits) == 3
+    assert [r.name for r in RULE_REGISTRY.values() if not r.learns] == ["random"]
+    assert {r.name for r in SPIKING_RULE_REGISTRY.values() if r.broadcast == "on"} == {"spiking-clopath", "stdp-wta"}
+    assert rule_traits("spiking-clapp/no-apical") == SPIKING_RULE_REGISTRY["spiking-clapp"].traits

@@ -45,30 +45,69 @@ checked against them, and run on NumPy or CuPy arrays alike (:mod:`.backend`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import check_choice
 from .backend import scatter_add, xp_of
 from .encoder import F32, forward, layer_backward, layer_forward, pooled, pooled_grad
 
-__all__ = ["rule_gradients", "published_loss"]
+__all__ = ["Rule", "RULE_REGISTRY", "rule_gradients", "published_loss"]
 
-RULES = ("clapp", "clapp-s", "clapp-fb", "dfa", "pc", "bp", "random")
+
+@dataclass(frozen=True)
+class Rule:
+    """What a learning rule is made of; the trainer, the weights it learns and its cost follow.
+
+    Attributes
+    ----------
+    name : str
+    lateral : {'all', 'top', None}
+        Which layers learn a lateral prediction ``W_pred`` with a hinge loss (None: no loss).
+    published_pairs : bool
+        The published CLAPP's pairs and losses (one sign per image, same-everywhere negatives,
+        offsets 2 to 6, prediction and retrodiction) instead of CLAPP-s's symmetric pairs.
+    below : {'lateral', 'learned-feedback', 'dfa', 'bp', 'pc', None}
+        How the layers below the top learn: their own lateral loss, a top-down prediction with
+        learned feedback weights, the top error through fixed random matrices, backprop, or
+        predictive-coding relaxation.
+    traits : tuple of str
+        The lecture's Table 1: plausible architecture, local update (in space; in time: one
+        broadcast sign per sample), top-down feedback.
+    """
+
+    name: str
+    lateral: str | None
+    published_pairs: bool
+    below: str | None
+    traits: tuple
+
+    @property
+    def learns(self) -> bool:
+        """False for the untrained reference (no loss, no update)."""
+        return self.lateral is not None
+
+
+#: every rate rule by name; adding one is an entry here (with a ``below`` the trainer knows)
+RULE_REGISTRY = {r.name: r for r in (
+    Rule("clapp", "all", True, "lateral", ("yes", "yes (space and time)", "no")),
+    Rule("clapp-s", "all", False, "lateral",
+         ("no (W_pred used forwards and transposed)", "space only (+ and - updates at once)", "no")),
+    Rule("clapp-fb", "top", True, "learned-feedback", ("yes", "yes (space and time)", "yes")),
+    Rule("dfa", "top", False, "dfa", ("yes", "no", "yes")),
+    Rule("pc", "top", False, "pc", ("no", "yes", "yes")),
+    Rule("bp", "top", False, "bp", ("no", "no", "yes")),
+    Rule("random", None, False, None, ("yes", "-", "-")),
+)}
+
+RULES = tuple(RULE_REGISTRY)
 
 #: rules that use the published CLAPP pairs (one sign per image, same-everywhere negatives, offsets)
-PUBLISHED_CLAPP = ("clapp", "clapp-fb")
+PUBLISHED_CLAPP = tuple(n for n, r in RULE_REGISTRY.items() if r.published_pairs)
 
-#: The lecture's Table 1 columns: plausible architecture, local update (in space; in time: one
-#: broadcast sign per sample), top-down feedback.
-RULE_TRAITS = {
-    "clapp": ("yes", "yes (space and time)", "no"),
-    "clapp-s": ("no (W_pred used forwards and transposed)", "space only (+ and - updates at once)", "no"),
-    "clapp-fb": ("yes", "yes (space and time)", "yes"),
-    "dfa": ("yes", "no", "yes"),
-    "pc": ("no", "yes", "yes"),
-    "bp": ("no", "no", "yes"),
-    "random": ("yes", "-", "-"),
-}
+#: The lecture's Table 1 columns per rule (:attr:`Rule.traits`)
+RULE_TRAITS = {n: r.traits for n, r in RULE_REGISTRY.items()}
 
 
 def hinge_kernel(z, c, w_pred, y, halve=True):
@@ -130,6 +169,7 @@ def init_rule_weights(rule, arch, n_steps, rng):
         top-down feedback weights (clapp-fb), ``dfa{l}`` (c_top, c_l) fixed feedback (dfa).
     """
     check_choice("rule", rule, RULES)
+    spec = RULE_REGISTRY[rule]
     ch = arch.channels
     top = len(ch) - 1
     learned, fixed = {}, {}
@@ -137,18 +177,16 @@ def init_rule_weights(rule, arch, n_steps, rng):
     def small(*shape):
         return (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(F32)
 
-    if rule == "random":
+    if not spec.learns:
         return learned, fixed
-    published = rule in PUBLISHED_CLAPP
-    lateral = range(len(ch)) if rule in ("clapp", "clapp-s") else [top]
-    for layer in lateral:
+    for layer in (range(len(ch)) if spec.lateral == "all" else [top]):
         learned[f"pred{layer}"] = small(n_steps, ch[layer], ch[layer])
-        if published:
+        if spec.published_pairs:
             learned[f"retro{layer}"] = small(n_steps, ch[layer], ch[layer])
-    if rule == "clapp-fb":
+    if spec.below == "learned-feedback":
         for layer in range(top):
             learned[f"fb{layer}"] = small(n_steps, ch[layer], ch[layer + 1])
-    if rule == "dfa":
+    if spec.below == "dfa":
         for layer in range(top):
             fixed[f"dfa{layer}"] = small(ch[layer], ch[top]).T.copy()
     return learned, fixed
@@ -250,9 +288,10 @@ def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc
     gate = [float("nan")] * n_layers
     signal = [None] * n_layers  # learning signal on each layer's patch encoding
 
-    if rule in PUBLISHED_CLAPP:
+    spec = RULE_REGISTRY[rule]
+    if spec.published_pairs:
         for layer in range(n_layers):
-            if rule == "clapp" or layer == top:
+            if spec.below == "lateral" or layer == top:
                 loss[layer], gate[layer], g_z, g_c, g_p, g_r = _published_signals(
                     z[layer], z[layer], learned[f"pred{layer}"], learned[f"retro{layer}"], pairs)
                 signal[layer] = g_z + g_c
@@ -262,21 +301,21 @@ def rule_gradients(rule, x, weights, learned, fixed, arch, pairs, pc_steps=8, pc
                     z[layer], z[layer + 1], learned[f"fb{layer}"], None, pairs)
                 signal[layer] = g_z
                 grads[f"fb{layer}"] = g_b
-    elif rule == "clapp-s":
+    elif spec.below == "lateral":          # every layer its own symmetric lateral loss (clapp-s)
         for layer in range(n_layers):
             loss[layer], gate[layer], g_z, g_c, g_w = _pair_signals(
                 z[layer], z[layer], learned[f"pred{layer}"], pairs)
             signal[layer] = g_z + g_c
             grads[f"pred{layer}"] = g_w
-    elif rule in ("dfa", "bp", "pc"):
+    elif spec.below in ("dfa", "bp", "pc"):   # the top layer's loss, its error sent down
         loss[top], gate[top], g_z, g_c, g_w = _pair_signals(z[top], z[top], learned[f"pred{top}"], pairs)
         grads[f"pred{top}"] = g_w
         g_top = g_z + g_c
-        if rule == "dfa":
+        if spec.below == "dfa":
             signal[top] = g_top
             for layer in range(top):
                 signal[layer] = g_top @ fixed[f"dfa{layer}"]
-        elif rule == "bp":
+        elif spec.below == "bp":
             g_map = pooled_grad(g_top, outs[top].shape)
             for layer in range(top, -1, -1):
                 dw, db, g_map = layer_backward(caches[layer], g_map, weights[layer], need_input_grad=layer > 0)

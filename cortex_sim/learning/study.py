@@ -36,16 +36,12 @@ POOLINGS = ("patch-average", "grid2x2")
 
 ALL_RULES = RULES + SPIKING_RULES
 
-#: the lecture's Table 1 columns for the spiking learners
-SPIKING_TRAITS = {"spiking-clapp": ("yes", "yes", "no"), "spiking-clopath": ("yes", "yes", "no"),
-                  "spiking-random": ("yes", "-", "-"), "stdp-wta": ("yes", "yes", "no"),
-                  "spiking-clapp-legacy": ("yes", "yes", "no")}
-
-
 def rule_traits(name):
     """Table 1 columns of a rule name (an ablation 'spiking-clapp/no-apical' has its rule's)."""
+    from .spiking.train import SPIKING_RULE_REGISTRY
+
     base = name.split("/")[0]
-    return RULE_TRAITS.get(base) or SPIKING_TRAITS[base]
+    return RULE_TRAITS[base] if base in RULE_TRAITS else SPIKING_RULE_REGISTRY[base].traits
 
 
 def parse_rules(text):

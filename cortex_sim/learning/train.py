@@ -23,7 +23,7 @@ from . import checkpoint as _checkpoint
 from .backend import array_module, to_device, to_host
 from .data import DATASETS, clapp_pairs, grid_shape, patch_grid, random_crops, saccade_pairs
 from .encoder import F32, Architecture, init_weights
-from .rules import PUBLISHED_CLAPP, RULES, init_rule_weights, rule_gradients
+from .rules import PUBLISHED_CLAPP, RULE_REGISTRY, RULES, init_rule_weights, rule_gradients
 
 __all__ = ["LearnConfig", "learn_preset", "TrainedEncoder", "train_encoder"]
 
@@ -175,6 +175,7 @@ def training_flops(config, image_shape, n_images, rule="clapp"):
     layers 2..L; pc adds, at relaxation step i, one forward and one input gradient of every layer the
     errors have reached (layers above L - i). Returns (flops_per_epoch, flops_per_patch_forward).
     """
+    check_choice("rule", rule, RULES)
     arch = config.architecture
     rows, cols = config.grid(image_shape)
     side, c_in, per_layer = config.patch_size, arch.in_channels, []
@@ -184,11 +185,12 @@ def training_flops(config, image_shape, n_images, rule="clapp"):
             side //= 2
         c_in = c_out
     fwd, top = sum(per_layer), len(per_layer) - 1
-    if rule == "random":
+    below = RULE_REGISTRY[rule].below
+    if not RULE_REGISTRY[rule].learns:
         work = 0
-    elif rule == "bp":
+    elif below == "bp":
         work = 2 * fwd + sum(per_layer[1:])
-    elif rule == "pc":
+    elif below == "pc":
         work = 2 * fwd + sum(2 * sum(per_layer[max(0, top - i) + 1:]) for i in range(config.pc_steps))
     else:
         work = 2 * fwd
@@ -331,7 +333,7 @@ def train_encoder(rule, images, config=None, seed=0, *, checkpoint=None, resume=
 
     n_use = len(images) if config.max_train_images is None else min(len(images), config.max_train_images)
     n_batches = n_use // config.batch_size
-    for epoch in range(start, config.epochs if rule != "random" else 0):
+    for epoch in range(start, config.epochs if RULE_REGISTRY[rule].learns else 0):
         t0 = time.perf_counter()
         rng = np.random.default_rng([seed, 1, epoch])
         order = rng.permutation(len(images))[:n_batches * config.batch_size].reshape(n_batches, -1)

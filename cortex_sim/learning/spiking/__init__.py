@@ -59,12 +59,13 @@ frozen with the context on.
 from .config import CONTEXTS, SCHEDULES, SPIKING_PRESETS, SpikingConfig, spiking_preset  # noqa: F401
 from .evaluate import SpikingCodes, auc, encode_spiking, mechanism, receptive_fields, reliability  # noqa: F401
 from .network import SpikingNetwork, basal_index  # noqa: F401
-from .train import (ABLATIONS, SPIKING_RULES, SpikingTrained, fixation_rates, input_rates, load_checkpoint,  # noqa: F401
-                    make_network, rule_config, rule_kind, save_checkpoint, train_spiking)  # noqa: F401
+from .train import (ABLATIONS, SPIKING_RULE_REGISTRY, SPIKING_RULES, SpikingRule, SpikingTrained,  # noqa: F401
+                    fixation_rates, input_rates, load_checkpoint, make_network, rule_config, rule_kind,
+                    save_checkpoint, train_spiking)
 
 # the name earlier code used
 _input_rates = input_rates
 
 __all__ = ["SpikingConfig", "spiking_preset", "SpikingNetwork", "make_network", "train_spiking",
            "SpikingTrained", "encode_spiking", "SpikingCodes", "input_rates", "mechanism", "reliability",
-           "receptive_fields"]
+           "receptive_fields", "SpikingRule", "SPIKING_RULE_REGISTRY"]

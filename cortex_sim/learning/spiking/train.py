@@ -15,10 +15,38 @@ from .. import checkpoint as _checkpoint
 from .config import SpikingConfig, spiking_preset
 from .network import SpikingNetwork
 
-__all__ = ["SpikingTrained", "train_spiking", "make_network", "input_rates"]
+__all__ = ["SpikingRule", "SPIKING_RULE_REGISTRY", "SpikingTrained", "train_spiking", "make_network", "input_rates"]
 
-#: the spiking learners; spiking-clapp-legacy is spiking-clapp on the first design's preset
-SPIKING_RULES = ("spiking-clapp", "spiking-clopath", "spiking-random", "stdp-wta", "spiking-clapp-legacy")
+@dataclass(frozen=True)
+class SpikingRule:
+    """What a spiking learner is made of (the network and the trainer follow from it).
+
+    ``kind``: 'burst' (two-compartment layers, Clopath basal synapses) or 'stdp' (the winner-take-all
+    STDP network); ``learns``: whether training runs at all; ``apical``: the apical prediction from
+    the previous fixation is on; ``broadcast``: 'saccade' (M = +1 same image, -1 after a saccade to
+    another) or 'on' (M = +1 on every fixation shown: plain Clopath or STDP); ``preset``: None, or a
+    preset suffix the rule trains with ('legacy': the first design's preset); ``traits``: the
+    lecture's Table 1 columns.
+    """
+
+    name: str
+    kind: str
+    learns: bool
+    apical: bool
+    broadcast: str
+    traits: tuple
+    preset: str | None = None
+
+
+#: the spiking learners by name; spiking-clapp-legacy is spiking-clapp on the first design's preset
+SPIKING_RULE_REGISTRY = {r.name: r for r in (
+    SpikingRule("spiking-clapp", "burst", True, True, "saccade", ("yes", "yes", "no")),
+    SpikingRule("spiking-clopath", "burst", True, False, "on", ("yes", "yes", "no")),
+    SpikingRule("spiking-random", "burst", False, False, "saccade", ("yes", "-", "-")),
+    SpikingRule("stdp-wta", "stdp", True, False, "on", ("yes", "yes", "no")),
+    SpikingRule("spiking-clapp-legacy", "burst", True, True, "saccade", ("yes", "yes", "no"), preset="legacy"),
+)}
+SPIKING_RULES = tuple(SPIKING_RULE_REGISTRY)
 #: the hinge margin of the 'hinge' ablation (nA): learning off once the layer's mean apical current
 #: at its events is this far on the right side (measured on digits, see benchmarks/RESULTS.md)
 HINGE_ABLATION_NA = 0.02
@@ -29,16 +57,17 @@ ABLATIONS = ("none", "broadcast-off", "shuffled-saccades", "no-apical", "hinge")
 def rule_kind(rule):
     """The network kind of a rule: 'stdp' (stdp-wta) or 'burst' (the others)."""
     check_choice("rule", rule, SPIKING_RULES)
-    return "stdp" if rule == "stdp-wta" else "burst"
+    return SPIKING_RULE_REGISTRY[rule].kind
 
 
 def rule_config(rule, config):
     """The settings ``rule`` trains with: ``config``, or for spiking-clapp-legacy the first design's
     preset of the same data set (with the same epochs, training images and evaluation repeats)."""
     check_choice("rule", rule, SPIKING_RULES)
-    if rule != "spiking-clapp-legacy" or config.context == "sign":
+    suffix = SPIKING_RULE_REGISTRY[rule].preset
+    if suffix is None or config.context == "sign":
         return config
-    return spiking_preset(f"{config.dataset}-legacy", epochs=config.epochs, max_train_images=config.max_train_images,
+    return spiking_preset(f"{config.dataset}-{suffix}", epochs=config.epochs, max_train_images=config.max_train_images,
                           eval_repeats=config.eval_repeats)
 
 
@@ -190,8 +219,9 @@ def train_spiking(rule, ds, config: SpikingConfig, seed=0, *, ablation="none", c
     n_use = len(rates) if config.max_train_images is None else min(len(rates), config.max_train_images)
     per_chunk = config.slots // config.fixations
     n_chunks = -(-n_use // per_chunk)
-    epochs = 0 if rule == "spiking-random" else config.epochs
-    apical = rule in ("spiking-clapp", "spiking-clapp-legacy") and ablation != "no-apical"
+    spec = SPIKING_RULE_REGISTRY[rule]
+    epochs = config.epochs if spec.learns else 0
+    apical = spec.apical and ablation != "no-apical"
     margin = HINGE_ABLATION_NA if ablation == "hinge" else None
     for epoch in range(start_epoch, epochs):
         order = np.random.default_rng([seed, 1, epoch]).permutation(len(rates))[:n_use]
@@ -205,7 +235,7 @@ def train_spiking(rule, ds, config: SpikingConfig, seed=0, *, ablation="none", c
             if chunk.index < first:
                 continue
             m = chunk.modulation
-            if rule in ("spiking-clopath", "stdp-wta"):
+            if spec.broadcast == "on":
                 m = (chunk.image >= 0).astype(float)             # M = +1 on every fixation shown
             elif ablation == "broadcast-off":
                 m = np.zeros_like(m)
