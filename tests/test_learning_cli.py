@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cortex_sim.cli import main
-from cortex_sim.learning.study import collect_study
+from cortex_sim.learning.results import collect_study
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -111,7 +111,7 @@ def test_paired_comparison_of_a_constructed_study():
     """Best layer per seed (the pixels, layer 0, excluded), paired over the seeds both rules ran,
     Student's t interval: differences 0.10, 0.07, 0.13 -> mean 0.10, sd 0.03, half-width
     t_0.975,2 x 0.03 / sqrt(3) = 4.302653 x 0.017321 = 0.074524."""
-    from cortex_sim.learning.study import paired_comparisons
+    from cortex_sim.learning.results import paired_comparisons
 
     def row(rule, seed, best):
         layers = [{"accuracy": 0.99}, {"accuracy": best - 0.05}, {"accuracy": best}]   # layer 0: pixels

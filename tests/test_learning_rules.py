@@ -291,7 +291,7 @@ def test_the_rule_registries_describe_every_rule():
     from cortex_sim.learning.rules import PUBLISHED_CLAPP, RULE_REGISTRY, RULES
     from cortex_sim.learning.spiking import SPIKING_RULE_REGISTRY
     from cortex_sim.learning.spiking.train import SPIKING_RULES
-    from cortex_sim.learning.study import rule_traits
+    from cortex_sim.learning.results import rule_traits
 
     assert RULES == tuple(RULE_REGISTRY) and SPIKING_RULES == tuple(SPIKING_RULE_REGISTRY)
     assert set(PUBLISHED_CLAPP) == {"clapp", "clapp-fb"}                 # Illing et al. 2021's pairs

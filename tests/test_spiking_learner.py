@@ -260,7 +260,7 @@ def test_json_schema_of_a_spiking_study(tmp_path):
     """The study's results follow the rate path's schema (layer 0 = raw pixels), with the readout at
     one presentation, the mechanism and the reliability per layer as well."""
     pytest.importorskip("sklearn")
-    from cortex_sim.learning.study import markdown_table, summarise
+    from cortex_sim.learning.results import markdown_table, summarise
 
     rows = [{"layer": k, "accuracy": 0.5 + 0.1 * k, "C": 1.0, "validation_accuracy": 0.5, "n_features": 4}
             for k in range(3)]

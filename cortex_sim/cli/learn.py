@@ -116,7 +116,7 @@ def _cmd_diehl_cook(args, overrides, ablations, seeds):
     from ..errors import RunInterrupted
     from ..learning.diehl_cook import DiehlCookConfig
     from ..learning.diehl_cook.study import plot_curve, plot_fields, run_diehl_cook_study
-    from ..learning.study import seed_list
+    from ..learning.results import seed_list
 
     if args.rule.strip() != "diehl-cook":
         raise CortexSimError(f"--rule: got {args.rule!r}; allowed: diehl-cook alone (its study has its own tables)")
@@ -205,7 +205,7 @@ def _learn_outputs(args, res):
             out["compiles"] = sum(res.config["compiles"])
         _print_json(args, out)
     else:
-        from ..learning.study import markdown_table
+        from ..learning.results import markdown_table
 
         print(markdown_table(res))
         print(f"results: {args.out}/results.json, table: {args.out}/readout.md")
@@ -218,7 +218,8 @@ def _learn_outputs(args, res):
         first = next((r["rule"] for r in res.results if r["rule"] in ("spiking-clapp", "spiking-clopath", "stdp-wta")),
                      None)
         if spiking and first:
-            from ..learning.study import receptive_field_figure, seed_list
+            from ..learning.results import seed_list
+            from ..learning.study import receptive_field_figure
 
             paths.append(save_figure(receptive_field_figure(args.out, args.dataset, first, seed=seed_list(seeds)[0]),
                                      os.path.join(figures, "spiking_receptive_fields.png")))

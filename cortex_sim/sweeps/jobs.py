@@ -221,7 +221,7 @@ def _learn_point(point, options, workdir):
 
 
 def _rule_names():
-    from ..learning.study import ALL_RULES
+    from ..learning.results import ALL_RULES
 
     return tuple(ALL_RULES)
 

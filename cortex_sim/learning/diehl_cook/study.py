@@ -16,7 +16,7 @@ import numpy as np
 
 from ..._files import atomic_path
 from ...errors import ParameterError, check_int
-from ..study import write_json, write_state
+from ..results import write_json, write_state
 from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
@@ -67,7 +67,7 @@ def run_diehl_cook_study(dataset="mnist5k", seeds=3, out="cortex_sim_out/learn",
     DiehlCookStudy
     """
     from ..data import load_dataset
-    from ..study import seed_list
+    from ..results import seed_list
     from ...readout import LinearReadout
 
     seeds = seed_list(seeds)
