@@ -185,7 +185,7 @@ class CompiledProject:
             rc = self._run_binary(args, results, log, what)
             if rc == 0:
                 break
-            from .devices import binary_failure
+            from .projects import binary_failure
 
             how = binary_failure(rc)
             if attempt == 1:

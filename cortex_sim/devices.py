@@ -29,10 +29,28 @@ from pathlib import Path
 import numpy as np
 
 from .cache import binary_path, compile_count, discard_build, stale_reason, toolchain, write_stamp  # noqa: F401
-from .errors import (DeviceUnavailableError, JobFailedError, RunFailedError, RunInterrupted,
-                     SimulationDivergedError, check_choice, check_int)
-from .projects import (binary_mtime, build_project, cache_root, make_project, network_fingerprint,  # noqa: F401
-                       plain_header, precompiled_header, private_run_folder)
+from .errors import (
+    DeviceUnavailableError,
+    JobFailedError,
+    RunFailedError,
+    RunInterrupted,
+    SimulationDivergedError,
+    check_choice,
+    check_int,
+)
+from .projects import (  # noqa: F401
+    binary_failure,
+    binary_mtime,
+    build_project,
+    cache_root,
+    check_completed,
+    device_run,
+    make_project,
+    network_fingerprint,
+    plain_header,
+    precompiled_header,
+    private_run_folder,
+)
 from .reporting import progress, run_clock
 
 __all__ = ["activate", "run_network", "RunInfo", "cache_root", "shared_clock", "stable_clock"]
@@ -295,14 +313,6 @@ def check_finite(net):
                     "check the input currents and parameters)")
 
 
-def check_completed(dev, what="the simulation"):
-    """Raise :class:`RunInterrupted` if the last standalone run stopped early (Brian2's completed
-    fraction, written by the binary, below 1: it was sent SIGINT/SIGTERM)."""
-    fraction = getattr(dev, "_last_run_completed_fraction", 1.0)
-    if fraction is not None and fraction < 1.0:
-        raise RunInterrupted(f"{what} stopped at {100 * fraction:.0f} % of its simulated time")
-
-
 #: measured on the Clopath benchmark (benchmarks/RESULTS.md, 2026-11-29): 40 B per synapse at 1e7
 #: synapses (weights, indices, queues), a 30 MB process floor; 2 kB per neuron is generous
 BYTES_PER_SYNAPSE = 40
@@ -443,72 +453,5 @@ def _check_built_on_this_device(net):
         if var is not None and var not in arrays:
             raise JobFailedError(f"network {net.name}: its object {obj.name} was built before the simulation device "
                                  "was reset by another build (activate); build the network again after activate()")
-
-
-def binary_failure(returncode) -> str:
-    """How a simulation binary ended, in words (``returncode`` as subprocess gives it)."""
-    import signal
-
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        why = {"SIGKILL": " (out of memory, or killed by hand or by a job scheduler)",
-               "SIGSEGV": " (a crash: an invalid memory access)"}.get(name, "")
-        return f"was killed by signal {name}{why}"
-    return f"exited with status {returncode}"
-
-
-class _ReturnCode:
-    """Stands in for the ``subprocess`` module inside Brian2's ``device.run`` while it runs, to keep
-    the binary's exit status (Brian2 raises ``RuntimeError('Project run failed')`` without it)."""
-
-    def __init__(self):
-        self.returncode = None
-
-    def __getattr__(self, name):
-        return getattr(subprocess, name)
-
-    def call(self, *args, **kwargs):
-        self.returncode = subprocess.call(*args, **kwargs)
-        return self.returncode
-
-
-def device_run(dev, where, project, *, run_args=None, results_directory="results", what="the simulation"):
-    """Brian2's documented ``device.run`` of a built standalone project, with a failing binary as
-    one :class:`RunFailedError` (what ran, how it ended: exit status or signal name, the project, the
-    log with its output) instead of Brian2's RuntimeError and the binary's output on stdout.
-
-    ``exc.rebuild_may_help`` is False for SIGINT/SIGTERM (someone stopped it: RunInterrupted is
-    raised instead) and True otherwise; the caller decides whether to rebuild and run once more.
-    """
-    import contextlib
-    import io
-    import signal
-    import sys
-
-    module = sys.modules.get(type(dev).run.__module__)
-    recorder = _ReturnCode()
-    swap = module is not None and getattr(module, "subprocess", None) is subprocess
-    if swap:
-        module.subprocess = recorder
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):   # Brian2 prints the binary's output on failure
-            dev.run(str(where), with_output=False, run_args=run_args, results_directory=results_directory)
-    except RuntimeError as exc:
-        if "Project run failed" not in str(exc):
-            raise
-        rc = recorder.returncode
-        if rc is not None and rc < 0 and -rc in (signal.SIGINT, signal.SIGTERM):
-            raise RunInterrupted(f"{what} was stopped by {signal.Signals(-rc).name}") from None
-        how = binary_failure(rc) if rc is not None else "failed"
-        log = Path(getattr(dev, "results_dir", "") or Path(where) / results_directory) / "stdout.txt"
-        err = RunFailedError(f"{what}: the simulation binary of {project} {how}; details in {log}")
-        err.how, err.rebuild_may_help = how, True
-        raise err from None
-    finally:
-        if swap:
-            module.subprocess = subprocess
 
 

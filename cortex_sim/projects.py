@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ._files import atomic_path
 from .cache import binary_path, discard_build, stale_reason, toolchain, write_stamp
-from .errors import BuildFailedError, RunInterrupted
+from .errors import BuildFailedError, RunFailedError, RunInterrupted
 from .reporting import progress
 
 __all__: list = []   # internal: the devices and CompiledProject are the public face
@@ -285,3 +285,80 @@ def _remove_stale_work(folder):
             shutil.rmtree(d, ignore_errors=True)
         except PermissionError:
             pass
+
+
+# -- running a project's binary ------------------------------------------------------------------
+
+def check_completed(dev, what="the simulation"):
+    """Raise :class:`RunInterrupted` if the last standalone run stopped early (Brian2's completed
+    fraction, written by the binary, below 1: it was sent SIGINT/SIGTERM)."""
+    fraction = getattr(dev, "_last_run_completed_fraction", 1.0)
+    if fraction is not None and fraction < 1.0:
+        raise RunInterrupted(f"{what} stopped at {100 * fraction:.0f} % of its simulated time")
+
+
+def binary_failure(returncode) -> str:
+    """How a simulation binary ended, in words (``returncode`` as subprocess gives it)."""
+    import signal
+
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        why = {"SIGKILL": " (out of memory, or killed by hand or by a job scheduler)",
+               "SIGSEGV": " (a crash: an invalid memory access)"}.get(name, "")
+        return f"was killed by signal {name}{why}"
+    return f"exited with status {returncode}"
+
+
+class _ReturnCode:
+    """Stands in for the ``subprocess`` module inside Brian2's ``device.run`` while it runs, to keep
+    the binary's exit status (Brian2 raises ``RuntimeError('Project run failed')`` without it)."""
+
+    def __init__(self):
+        self.returncode = None
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
+
+    def call(self, *args, **kwargs):
+        self.returncode = subprocess.call(*args, **kwargs)
+        return self.returncode
+
+
+def device_run(dev, where, project, *, run_args=None, results_directory="results", what="the simulation"):
+    """Brian2's documented ``device.run`` of a built standalone project, with a failing binary as
+    one :class:`RunFailedError` (what ran, how it ended: exit status or signal name, the project, the
+    log with its output) instead of Brian2's RuntimeError and the binary's output on stdout.
+
+    ``exc.rebuild_may_help`` is False for SIGINT/SIGTERM (someone stopped it: RunInterrupted is
+    raised instead) and True otherwise; the caller decides whether to rebuild and run once more.
+    """
+    import contextlib
+    import io
+    import signal
+    import sys
+
+    module = sys.modules.get(type(dev).run.__module__)
+    recorder = _ReturnCode()
+    swap = module is not None and getattr(module, "subprocess", None) is subprocess
+    if swap:
+        module.subprocess = recorder
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):   # Brian2 prints the binary's output on failure
+            dev.run(str(where), with_output=False, run_args=run_args, results_directory=results_directory)
+    except RuntimeError as exc:
+        if "Project run failed" not in str(exc):
+            raise
+        rc = recorder.returncode
+        if rc is not None and rc < 0 and -rc in (signal.SIGINT, signal.SIGTERM):
+            raise RunInterrupted(f"{what} was stopped by {signal.Signals(-rc).name}") from None
+        how = binary_failure(rc) if rc is not None else "failed"
+        log = Path(getattr(dev, "results_dir", "") or Path(where) / results_directory) / "stdout.txt"
+        err = RunFailedError(f"{what}: the simulation binary of {project} {how}; details in {log}")
+        err.how, err.rebuild_may_help = how, True
+        raise err from None
+    finally:
+        if swap:
+            module.subprocess = subprocess

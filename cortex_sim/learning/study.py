@@ -23,7 +23,7 @@ from ..readout import evaluate_layers
 from .backend import BACKENDS, array_module
 from .data import DATASETS, load_dataset, patch_grid
 from .encoder import encode_patches, readout_features
-from .results import (ALL_RULES, POOLINGS, StudyResult, seed_list, summarise, write_json,
+from .results import (ALL_RULES, POOLINGS, seed_list, summarise, write_json,
                       write_state, write_study)
 from .rules import RULES
 from .spiking import ABLATIONS, SPIKING_RULES
