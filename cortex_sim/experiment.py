@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ParameterError, check_choice
 
-__all__ = ["Protocol", "Built", "CompiledExperiment", "run"]
+__all__ = ["Protocol", "Built", "CompiledExperiment", "LearnerProtocol", "run"]
 
 
 @dataclass
@@ -126,6 +126,30 @@ class Protocol:
         return out
 
 
+class LearnerProtocol(Protocol):
+    """The protocol of a learner that streams data through one compiled network chunk after chunk
+    (the spiking learners, Diehl & Cook): ``build`` is the learner's own construction, and each
+    run's raw outputs are the learner's to analyse (:meth:`CompiledExperiment.run_raw`), because its
+    state (weights, thresholds) carries over from chunk to chunk.
+
+    Parameters
+    ----------
+    name : str
+        The project's name in the cache.
+    build : callable
+        ``build() -> Built`` on the active device.
+    """
+
+    def __init__(self, name, build):
+        self.name, self._build = name, build
+
+    def build(self):
+        return self._build()
+
+    def analyse(self, built, raw, values):
+        return raw
+
+
 def _jsonable(value):
     """A JSON-ready form of a protocol attribute that keeps every value (no summarised arrays)."""
     if hasattr(value, "to_dict"):
@@ -162,6 +186,8 @@ class CompiledExperiment:
         OpenMP threads of the C++ device.
     report : None or 'stderr'
         Log the stages of the first build.
+    compile : bool
+        False: generate the sources only (code-generation checks); the experiment cannot run.
     **device_options
         Passed to :func:`cortex_sim.devices.activate` (e.g. ``compute_capability`` to generate
         CUDA code on a machine without a GPU; ``compile_only=True`` for a project that is only
@@ -174,7 +200,8 @@ class CompiledExperiment:
     >>> [exp.run({"apical_delay": d}).conditions["paired"]["epsp_ratio"] for d in (0, 10)]  # doctest: +SKIP
     """
 
-    def __init__(self, protocol: Protocol, *, device: str = "cpp", threads: int = 1, report=None, **device_options):
+    def __init__(self, protocol: Protocol, *, device: str = "cpp", threads: int = 1, report=None, compile=True,
+                 **device_options):
         from .compiled import CompiledProject
         from .devices import activate
 
@@ -186,7 +213,7 @@ class CompiledExperiment:
         built = protocol.build()
         built.net.run(built.duration)
         self.project = CompiledProject.from_network(built.net, name=protocol.name, device=device, inputs=built.inputs,
-                                                    outputs=built.outputs, report=report)
+                                                    outputs=built.outputs, report=report, compile=compile)
         # the analysis must not reach Brian2's device after this point: drop the network
         self.built = Built(None, built.duration, {}, {}, built.state)
         self.last_run_s = float("nan")
@@ -217,6 +244,17 @@ class CompiledExperiment:
             raw = self.project.run(args, what=what)
         self.last_run_s = time.perf_counter() - t0
         return p.analyse(self.built, raw, values)
+
+    def run_raw(self, args: dict, *, what: str | None = None) -> dict:
+        """One run with ``args`` for the inputs (``{input key: SI value or array}``); the output
+        arrays, unanalysed. For learners that carry their own state from run to run (the spiking
+        learners stream their weights through the same binary chunk after chunk)."""
+        import time
+
+        t0 = time.perf_counter()
+        raw = self.project.run(args, what=what or f"the {self.protocol.name} run")
+        self.last_run_s = time.perf_counter() - t0
+        return raw
 
     def close(self):
         """Remove this process's run folder."""

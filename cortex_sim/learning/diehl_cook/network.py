@@ -45,8 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...compiled import CompiledProject
 from ...errors import check_choice
+from ...experiment import Built, CompiledExperiment, LearnerProtocol
 
 __all__ = ["DiehlCookNetwork"]
 
@@ -112,18 +112,29 @@ class DiehlCookNetwork:
 
     def __init__(self, config, *, device="cpp", report=None, compile_only=False, compute_capability=None,
                  generate_only=False):
-        from brian2 import (Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second)
-
-        from ...devices import activate, shared_clock, stable_clock
-
         check_choice("device", device, ("cpp", "cuda"))
         self.config, self.device = config, device
         c = config
-        activate(device, compile_only=compile_only or generate_only, compute_capability=compute_capability)
         self.dt = c.dt_ms * 1e-3
         self.t_slot = (c.t_image_ms + c.t_rest_ms) * 1e-3
         self.t_image = c.t_image_ms * 1e-3
         self.slots, self.n_rows = c.slots, table_rows(c.slots, self.t_image)
+        self.experiment = CompiledExperiment(LearnerProtocol(f"diehl_cook_{c.neurons}", self._build), device=device,
+                                             report=report, compile=not generate_only,
+                                             compile_only=compile_only or generate_only,
+                                             compute_capability=compute_capability)
+        self.project = self.experiment.project
+        self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
+        if compile_only or generate_only:
+            self.project.close()
+
+    def _build(self):
+        """The network on the active device (called by the CompiledExperiment), its inputs and outputs."""
+        from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
+
+        from ...devices import shared_clock, stable_clock
+
+        c = self.config
         n, step = c.neurons, c.dt_ms * ms
         clock = shared_clock(step)
         slot_clock = stable_clock(self.t_slot * second, "dc_slot_clock")
@@ -179,19 +190,13 @@ class DiehlCookNetwork:
         ie = Synapses(inh, exc, on_pre=f"gi_post += {c.w_inh_exc!r}", name="dc_inh_exc", clock=clock)
         ie.connect(condition="i != j")
         spikes = SpikeMonitor(exc, name="dc_exc_spikes")
-        net = Network(inp, exc, inh, ee, ei, ie, spikes, name="diehl_cook")
-        net.run(self.slots * self.t_slot * second)
-        self._inputs = {"table": table, "t_next": inp.t_next, "w": ee.w, "wsum": exc.wsum, "theta": exc.theta,
+        inputs = {"table": table, "t_next": inp.t_next, "w": ee.w, "wsum": exc.wsum, "theta": exc.theta,
                         "v": exc.v, "timer": exc.timer, "theta_rate": exc.theta_rate, "theta_plus": exc.theta_plus,
                         "eta_dep": ee.eta_dep, "eta_pot": ee.eta_pot, "norm_on": exc.norm_on}
         outputs = {"w": ee.w, "theta": exc.theta, "v": exc.v, "timer": exc.timer, "spikes_i": spikes.i,
                    "spikes_t": spikes.t}
-        self.project = CompiledProject.from_network(net, name=f"diehl_cook_{n}", device=device, inputs=self._inputs,
-                                                    outputs=outputs, report=report, compile=not generate_only)
-        self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
-        if compile_only or generate_only:
-            self.project.close()
-        self._inputs = None
+        return Built(Network(inp, exc, inh, ee, ei, ie, spikes, name="diehl_cook"), self.slots * self.t_slot * second,
+                     inputs=inputs, outputs=outputs)
 
     def initial_state(self, seed):
         """The authors' initial state: input weights (U(0, 1) + 0.01) x 0.3 from ``seed``, thresholds
@@ -221,7 +226,7 @@ class DiehlCookNetwork:
                   "theta_plus": c.theta_plus_mV * 1e-3 if learn else 0.0, "eta_dep": c.nu_pre if learn else 0.0,
                   "eta_pot": c.nu_post if learn else 0.0, "norm_on": 1.0 if learn else 0.0}
         t0 = time.perf_counter()
-        out = self.project.run(values, what="the Diehl & Cook chunk")
+        out = self.experiment.run_raw(values, what="the Diehl & Cook chunk")
         wall = time.perf_counter() - t0
         new = dict(state)
         if learn:

@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ...compiled import CompiledProject
 from ...errors import check_choice
+from ...experiment import Built, CompiledExperiment, LearnerProtocol
 from .config import SpikingConfig
 
 __all__ = ["SpikingNetwork"]
@@ -121,9 +121,6 @@ class SpikingNetwork:
     def __init__(self, config: SpikingConfig, kind: str, n_channels: int, mean_input_rate_hz: float, *, plastic=True,
                  device="cpp", compile_only=False, compute_capability=None, report=None, record=False,
                  generate_only=False):
-        from brian2 import Network, SpikeMonitor, second
-
-        from ...devices import activate
         from ..fixations import chunk_rows
 
         check_choice("kind", kind, ("burst", "stdp"))
@@ -131,7 +128,6 @@ class SpikingNetwork:
         self.config, self.kind, self.plastic, self.device = config, kind, bool(plastic), device
         self.n_channels = int(n_channels)
         self.n_inputs = self.n_channels * config.groups
-        activate(device, compile_only=compile_only or generate_only, compute_capability=compute_capability)
         c = config
         self.dt = c.dt_ms * 1e-3
         self.t_fix = c.t_fix_ms * 1e-3
@@ -140,6 +136,28 @@ class SpikingNetwork:
         # one step more than the fixations: the end-of-fixation updates of the last one run too
         self.duration = self.slots * self.t_fix + (self.dt if plastic else 0.0)
         self.n_rows = chunk_rows(c.rate_max_hz, self.slots, self.t_fix)
+        self.recording = bool(record)
+        name = f"spiking_{kind}" + ("" if plastic else "_eval") + ("_rec" if record else "")
+        self.experiment = CompiledExperiment(LearnerProtocol(name, lambda: self._build(mean_input_rate_hz)),
+                                             device=device, report=report, compile=not generate_only,
+                                             compile_only=compile_only or generate_only,
+                                             compute_capability=compute_capability)
+        self.project = self.experiment.project
+        self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
+        if compile_only or generate_only:
+            self.project.close()
+        # the compiled project runs without them: release the Brian2 objects, so that networks built
+        # later in this process get the same generated names (and reuse their cached projects)
+        self.layers = [None] * len(self.layers)
+        for attr in ("inp", "M", "M_pred", "broadcast", "_fclock"):
+            self.__dict__.pop(attr, None)
+        self._objects = self._inputs = self._outputs = None
+
+    def _build(self, mean_input_rate_hz):
+        """The network on the active device (called by the CompiledExperiment), its inputs and outputs."""
+        from brian2 import Network, SpikeMonitor, second
+
+        c, kind = self.config, self.kind
         self._index = {}
         self._objects = []
         self._inputs, self._outputs = {}, {}
@@ -157,8 +175,7 @@ class SpikingNetwork:
             self._outputs[f"spikes_t{li}"] = layer.spikes.t
             self.layers.append(layer)
             pre, pre_rate, n_pre = layer.group, size * c.hidden_rate_hz, size
-        self.recording = bool(record)
-        if record:
+        if self.recording:
             from brian2 import StateMonitor
 
             from ...devices import stable_clock
@@ -170,21 +187,8 @@ class SpikingNetwork:
             self._outputs.update(in_i=inp_spikes.i, in_t=inp_spikes.t, rec_t=rec.t)
             for v in rec.record_variables:
                 self._outputs[f"rec_{v}"] = rec.variables[v]
-        net = Network(*self._objects, name="spiking_learner")
-        net.run(self.duration * second)
-        name = f"spiking_{kind}" + ("" if plastic else "_eval") + ("_rec" if record else "")
-        self.project = CompiledProject.from_network(net, name=name, device=device, inputs=self._inputs,
-                                                    outputs=self._outputs, report=report,
-                                                    compile=not generate_only)
-        self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
-        if compile_only or generate_only:
-            self.project.close()
-        # the compiled project runs without them: release the Brian2 objects, so that networks built
-        # later in this process get the same generated names (and reuse their cached projects)
-        self.layers = [None] * len(self.layers)
-        for name in ("inp", "M", "M_pred", "broadcast", "_fclock"):
-            self.__dict__.pop(name, None)
-        self._objects = self._inputs = self._outputs = None
+        return Built(Network(*self._objects, name="spiking_learner"), self.duration * second, inputs=self._inputs,
+                     outputs=self._outputs)
 
     # -- building blocks ----------------------------------------------------------------------
     def _build_input(self):
@@ -579,7 +583,7 @@ class SpikingNetwork:
                 values[f"w_sum{li}"] = np.bincount(self._index[li][1], weights=state[f"w{li}"],
                                                    minlength=self.layer_size(li))
         t0 = time.perf_counter()
-        out = self.project.run(values, what="the spiking learner's chunk")
+        out = self.experiment.run_raw(values, what="the spiking learner's chunk")
         wall = time.perf_counter() - t0
         new, counts, events = dict(state), [], []
         for li in range(1, len(c.neurons) + 1):
