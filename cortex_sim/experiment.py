@@ -245,6 +245,18 @@ class CompiledExperiment:
         self.last_run_s = time.perf_counter() - t0
         return p.analyse(self.built, raw, values)
 
+    @classmethod
+    def for_learner(cls, name, build, *, device="cpp", report=None, compile_only=False, generate_only=False,
+                    compute_capability=None):
+        """The compiled experiment of a learner's network (:class:`LearnerProtocol`): ``build()`` is its
+        construction; ``compile_only`` (compile, do not run: CUDA without a GPU) and ``generate_only``
+        (sources only) leave no run folder behind."""
+        exp = cls(LearnerProtocol(name, build), device=device, report=report, compile=not generate_only,
+                  compile_only=compile_only or generate_only, compute_capability=compute_capability)
+        if compile_only or generate_only:
+            exp.project.close()
+        return exp
+
     def run_raw(self, args: dict, *, what: str | None = None) -> dict:
         """One run with ``args`` for the inputs (``{input key: SI value or array}``); the output
         arrays, unanalysed. For learners that carry their own state from run to run (the spiking

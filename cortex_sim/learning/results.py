@@ -167,12 +167,17 @@ def collect_study(folders, dataset):
     return summarise(per_seed, dataset)
 
 
+def write_result_files(out, record, markdown_name, markdown):
+    """``results.json`` (``record``) and the markdown table ``markdown_name`` in ``out``, each atomically."""
+    out = Path(out)
+    write_json(out / "results.json", record)
+    with atomic_path(out / markdown_name) as tmp:
+        Path(tmp).write_text(markdown)
+
+
 def write_study(result, out):
     """Write ``results.json`` and ``readout.md`` into ``out`` (atomically)."""
-    out = Path(out)
-    write_json(out / "results.json", result.to_dict())
-    with atomic_path(out / "readout.md") as tmp:
-        Path(tmp).write_text(markdown_table(result))
+    write_result_files(out, result.to_dict(), "readout.md", markdown_table(result))
 
 
 def markdown_table(result):

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import check_choice
-from ...experiment import Built, CompiledExperiment, LearnerProtocol
+from ...experiment import Built, CompiledExperiment
 
 __all__ = ["DiehlCookNetwork"]
 
@@ -119,14 +119,12 @@ class DiehlCookNetwork:
         self.t_slot = (c.t_image_ms + c.t_rest_ms) * 1e-3
         self.t_image = c.t_image_ms * 1e-3
         self.slots, self.n_rows = c.slots, table_rows(c.slots, self.t_image)
-        self.experiment = CompiledExperiment(LearnerProtocol(f"diehl_cook_{c.neurons}", self._build), device=device,
-                                             report=report, compile=not generate_only,
-                                             compile_only=compile_only or generate_only,
-                                             compute_capability=compute_capability)
+        self.experiment = CompiledExperiment.for_learner(f"diehl_cook_{c.neurons}", self._build, device=device,
+                                                         report=report, compile_only=compile_only,
+                                                         generate_only=generate_only,
+                                                         compute_capability=compute_capability)
         self.project = self.experiment.project
         self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
-        if compile_only or generate_only:
-            self.project.close()
 
     def _build(self):
         """The network on the active device (called by the CompiledExperiment), its inputs and outputs."""

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..._files import atomic_path
 from ...errors import ParameterError, check_int
-from ..results import write_json, write_state
+from ..results import write_json, write_result_files, write_state
 from .config import DiehlCookConfig
 from .network import DiehlCookNetwork
 from .train import evaluate_diehl_cook, train_diehl_cook
@@ -178,10 +177,7 @@ def collect_diehl_cook(folders, dataset="mnist5k"):
 
 def write_diehl_cook(study, out):
     """results.json and diehl_cook.md in ``out``."""
-    out = Path(out)
-    write_json(out / "results.json", study.to_dict())
-    with atomic_path(out / "diehl_cook.md") as tmp:
-        Path(tmp).write_text(diehl_cook_table(study))
+    write_result_files(out, study.to_dict(), "diehl_cook.md", diehl_cook_table(study))
 
 
 def diehl_cook_table(study):

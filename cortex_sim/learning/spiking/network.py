@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...errors import check_choice
-from ...experiment import Built, CompiledExperiment, LearnerProtocol
+from ...experiment import Built, CompiledExperiment
 from .config import SpikingConfig
 
 __all__ = ["SpikingNetwork"]
@@ -138,14 +138,12 @@ class SpikingNetwork:
         self.n_rows = chunk_rows(c.rate_max_hz, self.slots, self.t_fix)
         self.recording = bool(record)
         name = f"spiking_{kind}" + ("" if plastic else "_eval") + ("_rec" if record else "")
-        self.experiment = CompiledExperiment(LearnerProtocol(name, lambda: self._build(mean_input_rate_hz)),
-                                             device=device, report=report, compile=not generate_only,
-                                             compile_only=compile_only or generate_only,
-                                             compute_capability=compute_capability)
+        self.experiment = CompiledExperiment.for_learner(name, lambda: self._build(mean_input_rate_hz), device=device,
+                                                         report=report, compile_only=compile_only,
+                                                         generate_only=generate_only,
+                                                         compute_capability=compute_capability)
         self.project = self.experiment.project
         self.compiled, self.compile_s = self.project.compiled, self.project.compile_s
-        if compile_only or generate_only:
-            self.project.close()
         # the compiled project runs without them: release the Brian2 objects, so that networks built
         # later in this process get the same generated names (and reuse their cached projects)
         self.layers = [None] * len(self.layers)
