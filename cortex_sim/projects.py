@@ -122,10 +122,16 @@ def precompiled_header():
 
 
 def network_fingerprint(net) -> str:
-    """Hash of a network's structure: object names, classes, sizes, equations and code, and the
-    names of the code objects the active standalone device generated for it (call after
-    ``net.run`` on a standalone device)."""
+    """Hash of a network's structure: object names, classes, sizes, equations and code, the
+    floating-point type Brian2 generates (``prefs.core.default_float_dtype``), and the names of
+    the code objects the active standalone device generated for it (call after ``net.run`` on a
+    standalone device)."""
+    import brian2
+
     h = hashlib.sha256()
+    # float32 and float64 generate different sources for the same network: keyed here, each keeps
+    # a project of its own instead of recompiling one back and forth
+    h.update(str(brian2.prefs.core.default_float_dtype).encode())
     for obj in sorted(net.objects, key=lambda o: o.name):
         parts = [obj.name, type(obj).__name__, str(getattr(obj, "equations", "")),
                  str(getattr(obj, "when", "")), str(getattr(obj, "order", ""))]
@@ -136,9 +142,7 @@ def network_fingerprint(net) -> str:
         h.update("\x1f".join(parts).encode())
     # the generated code objects' names: Brian2 makes them unique against objects still alive in
     # the process (an earlier network someone holds), so the same model can generate renamed code;
-    # keyed here, each variant keeps a project of its own instead of recompiling one back and forth
-    import brian2
-
+    # keyed here too
     names = sorted(getattr(brian2.get_device(), "code_objects", {}) or {})
     h.update("\x1e".join(names).encode())
     return h.hexdigest()[:16]

@@ -1,4 +1,4 @@
-"""The project cache heals itself, and a failing binary is one line (issue 20, items 1-3).
+"""The project cache heals itself, and a failing binary is one line.
 
 A tiny standalone network (two leaky integrate-and-fire neurons driven to a regular spike train,
 one project of about a dozen objects) is damaged the ways a cache gets damaged: a truncated binary
@@ -355,7 +355,7 @@ def test_activation_restores_the_preferences_a_build_changed():
 
 
 def test_a_network_built_before_the_device_was_reset_is_refused_in_one_line():
-    """Issue 20, item 4: another build (activate) resets Brian2's device; a network built before it
+    """Another build (activate) resets Brian2's device; a network built before it
     used to fail deep inside Brian2 ('Cannot retrieve the values of state variables ...')."""
     from brian2 import Network, NeuronGroup, ms
 
@@ -367,3 +367,24 @@ def test_a_network_built_before_the_device_was_reset_is_refused_in_one_line():
     activate("cpp")                                   # another network's build
     with pytest.raises(JobFailedError, match="stale_net: its object stale_neurons was built before"):
         run_network(old, 1 * ms, device="cpp", project_name="stale")
+
+
+def test_the_float_type_brian2_generates_keys_a_project_of_its_own():
+    """float32 and float64 generate different sources for one network: each gets its own project
+    folder (before: one folder, recompiled back and forth whenever the preference changed)."""
+    import numpy as np
+    from brian2 import Network, NeuronGroup, ms, prefs  # noqa: F401  (ms: the equations' unit)
+
+    from cortex_sim.projects import network_fingerprint
+
+    net = Network(NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", name="dtype_neurons"), name="dtype_net")
+    before = prefs.core.default_float_dtype
+    try:
+        prefs.core.default_float_dtype = np.float64
+        key64 = network_fingerprint(net)
+        assert network_fingerprint(net) == key64
+        prefs.core.default_float_dtype = np.float32
+        key32 = network_fingerprint(net)
+    finally:
+        prefs.core.default_float_dtype = before
+    assert key32 != key64
