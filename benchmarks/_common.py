@@ -17,7 +17,7 @@ def today():
 
 
 def network_args(parser):
-    """The arguments of the benchmark network (defaults: issue 4's 1000 x 200 at 10 Hz, 500 pA)."""
+    """The arguments of the benchmark network (defaults: the 1000 x 200 network at 10 Hz, 500 pA)."""
     parser.add_argument("--neurons", type=int, default=1000)
     parser.add_argument("--inputs", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)

@@ -30,7 +30,7 @@ from cortex_sim.networks import feedforward_clopath
 
 from _common import RESULTS, machine, today
 
-#: (method, precision, threads); the first is the reference (the code before issue 21 integrated
+#: (method, precision, threads); the first is the reference (the code before the fast CPU core integrated
 #: with rk4 in double on one thread, vectorisation aside)
 VARIANTS = [("rk4", "double", 1), ("rk4_exact", "double", 1), ("rk4", "mixed", 1), ("rk4_exact", "mixed", 1),
             ("rk4_exact", "double", 2), ("rk4_exact", "mixed", 2), ("rk2", "double", 1), ("euler", "double", 1)]

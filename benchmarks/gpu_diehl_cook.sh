@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU run of the Diehl & Cook network (issue 23), for the device machine (H100/H200):
+# The prepared GPU run of the Diehl & Cook network, for the device machine (H100/H200):
 # installs the carried wheels (brian2 2.10.1, brian2cuda 1.0b1, numpy 2.3.5; see README, CUDA), then
 # trains 400 and 1600 excitatory neurons on 400 mnist5k images (8 chunks of 50) on the cuda device
 # and prints images per second and the compile time (the CPU numbers are in benchmarks/RESULTS.md).

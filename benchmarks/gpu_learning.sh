@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short prepared script for a GPU machine (issue 11): the rate learning path on CuPy.
+# One short prepared script for a GPU machine: the rate learning path on CuPy.
 #   1. tests/test_backend.py with CuPy present (the CuPy path gives NumPy's gradients and weights);
 #   2. benchmarks/learning_flops.py --backend cupy: matmul rates, mnist5k rules, the stl10-paper
 #      preset's epoch time on synthetic 96 x 96 images;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU run of the spiking learner (issue 9), for the device machine (NVIDIA H200):
+# The prepared GPU run of the spiking learner, for the device machine (NVIDIA H200):
 # installs the carried wheels (brian2 2.10.1, brian2cuda 1.0b1, numpy 2.3.5; see README, CUDA), then
 #   1. digits, the default network (64 + 64 two-compartment neurons), 48 training images (2 chunks
 #      of 72 fixations), CUDA: compile time, training time, simulated seconds per wall second, the

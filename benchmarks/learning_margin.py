@@ -1,4 +1,4 @@
-"""How much better than the untrained encoder does a short CLAPP training read out? (issue 11)
+"""How much better than the untrained encoder does a short CLAPP training read out?
 
 Measured over several seeds before a learning test asserts a margin, so that the test is not flaky.
 For each seed: train ``--rule`` (default the published clapp) on mnist5k for ``--epochs`` epochs of

@@ -1,4 +1,4 @@
-"""The array backend of the rate learning path (issue 11): NumPy everywhere, CuPy where a GPU is.
+"""The array backend of the rate learning path: NumPy everywhere, CuPy where a GPU is.
 
 The CuPy path is the same code as the NumPy path (one array-module switch). On a GPU it must give
 the same gradients and, after a few Adam steps, the same weights as NumPy to float32 rounding:

@@ -1,5 +1,5 @@
 """Bad input raises where the mistake is made, naming the parameter, the value and what is allowed;
-the CLI prints exactly one line on stderr and exits 2 (issue 2)."""
+the CLI prints exactly one line on stderr and exits 2."""
 
 import subprocess
 import sys
@@ -93,7 +93,7 @@ def test_cli_main_returns_2(capsys):
 @pytest.mark.parametrize("argv,word", [
     (["bench", "clopath", "--neurons", "0"], "neurons"),
     (["bench", "clopath", "--rate", "-5"], "rate"),
-    # issue 24 item 3: magnitudes a neuron model cannot mean (kHz typed for Hz, nA typed as pA x 1000)
+    # magnitudes a neuron model cannot mean (kHz typed for Hz, nA typed as pA x 1000)
     (["bench", "clopath", "--rate", "5000"], "rate: got 5000 Hz"),
     (["bench", "clopath", "--drive", "5e6"], "drive: got 5e+06 pA"),
     (["bench", "clopath", "--threads", "0"], "threads"),
@@ -129,7 +129,7 @@ def test_divergence_is_reported_with_variable_and_time():
         run_network(Network(G, mon), 5 * ms, device="runtime")
 
 
-# Number lists as people type them (issue 20): negative values with or without '=', start:stop:step
+# Number lists as people type them: negative values with or without '=', start:stop:step
 # ranges, and one line naming the option for every bad form.
 
 def test_number_lists_take_negative_values_and_ranges():
@@ -157,8 +157,8 @@ def test_number_lists_take_negative_values_and_ranges():
     (["plasticity", "window", "--delta-ts", "-5,5", "--groups", "0"], "--groups"),   # the list itself was fine
     (["sweep", "pairing", "--param", "apical_delay=-5,,5"], "--param apical_delay"),
     (["sweep", "pairing", "--param", "apical_delay=1:2:0"], "--param apical_delay"),
-    (["plasticity", "frequency", "--dt", "0.0001"], "--dt: got 0.0001 ms"),      # dt in s typed for ms (issue 24)
-    (["neuron", "bac", "--soma-amp", "1900"], "soma_amp: got 1900 nA"),          # pA typed for nA (issue 24)
+    (["plasticity", "frequency", "--dt", "0.0001"], "--dt: got 0.0001 ms"),      # dt in s typed for ms
+    (["neuron", "bac", "--soma-amp", "1900"], "soma_amp: got 1900 nA"),          # pA typed for nA
     (["plasticity", "window", "--delta-ts", "-5,5", "--threads", "0"], "--threads: got 0"),
     (["bench", "clopath", "--threads", "0"], "threads: got 0"),
     (["bench", "clopath", "--method", "rk5"], "--method"),
@@ -181,7 +181,7 @@ def test_sweep_grid_ranges_expand_and_keep_typed_values():
 @pytest.mark.parametrize("argv,commands", [([], ["neuron", "pairing", "plasticity", "learn"]),
                                            (["plasticity"], ["clamp", "frequency", "window"])])
 def test_a_bare_command_prints_the_commands_it_has(argv, commands, capsys):
-    """`cortex-sim` and `cortex-sim plasticity` alone show their help, not 'required: group' (issue 24)."""
+    """`cortex-sim` and `cortex-sim plasticity` alone show their help, not 'required: group'."""
     with pytest.raises(SystemExit) as exc:
         from cortex_sim.cli import build_parser
 
@@ -199,7 +199,7 @@ def test_an_option_error_points_to_the_subcommand_help(capsys):
 @pytest.mark.parametrize("argv,hint", [(["plasticity", "window", "--delta-t", "5"], "--delta-t: did you mean --delta-ts?"),
                                        (["learn", "--rule", "clapp", "--epoch", "2"], "--epoch: did you mean --epochs?")])
 def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hint, capsys):
-    """No silent prefix matching: --delta-t was --delta-ts before (issue 24); now one line with the hint."""
+    """No silent prefix matching: --delta-t was --delta-ts before; now one line with the hint."""
     assert main(argv) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and hint in err[0] and f"see 'cortex-sim {' '.join(argv[:2 if argv[0] == 'plasticity' else 1])} --help'" in err[0]
@@ -207,7 +207,7 @@ def test_option_typos_are_refused_with_a_suggestion_not_prefix_matched(argv, hin
 
 def test_an_interrupted_study_reports_only_what_exists(tmp_path):
     """An early Ctrl-C said 'checkpoints kept in DIR; --resume continues' for a folder that did not
-    exist (issue 24): the message now lists the files kept, or says nothing was kept."""
+    exist: the message now lists the files kept, or says nothing was kept."""
     from cortex_sim.cli.learn import _kept_checkpoints
 
     assert _kept_checkpoints(tmp_path / "m24").startswith("nothing kept")

@@ -1,4 +1,4 @@
-"""Broadcast gate (issue 2): M = 0 leaves weights unchanged; M = -1 reverses the sign of each update
+"""Broadcast gate: M = 0 leaves weights unchanged; M = -1 reverses the sign of each update
 of M = +1. Without PSPs (plasticity only) the neuron's voltage does not depend on the weights, so the
 reversal must be exact up to the rounding of w0 +- dw (1e-9 relative); bounds are far away."""
 

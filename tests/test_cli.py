@@ -1,4 +1,4 @@
-"""The cortex-sim command: --version, --help, and the JSON schemas of issue 2."""
+"""The cortex-sim command: --version, --help, and the JSON schemas of its outputs."""
 
 import json
 import subprocess
@@ -26,7 +26,7 @@ def test_bac_json_and_figure(tmp_path):
     out = json.loads(proc.stdout)
     assert set(out) == {"soma_only", "apical_only", "paired", "cortex_sim"}
     assert out["cortex_sim"]["command"] == "neuron bac" and out["cortex_sim"]["parameters"]["soma_amp"] == 1.9
-    # issue 24 item 8: the parameters' units travel with them
+    # the parameters' units travel with them
     assert out["cortex_sim"]["units"] == {"dt": "ms", "apical_delay": "ms", "soma_amp": "nA", "apical_amp": "nA"}
     assert [out[c]["n_spikes"] for c in ("soma_only", "apical_only")] == [1, 0]
     assert out["paired"]["n_spikes"] >= 2 and out["paired"]["plateau_ms"] > 0
@@ -47,7 +47,7 @@ def test_clamp_json_schema(tmp_path, name):
 
 @pytest.mark.standalone
 def test_bench_writes_its_record_under_out(tmp_path):
-    """Issue 24, item 6: `bench` takes --out like every simulation command (before: refused as an
+    """`bench` takes --out like every simulation command (before: refused as an
     unrecognized argument) and writes the record it prints there."""
     out = tmp_path / "b"
     proc = subprocess.run([sys.executable, "-m", "cortex_sim", "bench", "clopath", "--neurons", "2", "--inputs", "2",

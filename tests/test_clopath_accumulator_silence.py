@@ -1,4 +1,4 @@
-"""The accumulator form loses no pending LTP, however long an input is silent (issue 12).
+"""The accumulator form loses no pending LTP, however long an input is silent.
 
 A neuron clamped at -30 mV (above theta_plus: LTP all the time the presynaptic trace is non-zero)
 gets two presynaptic spikes separated by a gap of 0.1, 1, 4, 10 or 60 s. Each spike's trace is

@@ -1,5 +1,5 @@
 """Event-driven LTP (postsynaptic custom event, per-neuron traces) equals the naive per-synapse
-continuous integration of the same rule (same discretisation), issue 2: within 1e-4 relative on the
+continuous integration of the same rule (same discretisation): within 1e-4 relative on the
 final weights of a 100-neuron network with Poisson input (same seed)."""
 
 import numpy as np

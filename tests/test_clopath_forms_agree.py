@@ -1,5 +1,5 @@
-"""The three formulations of the Clopath rule (naive, event, accumulator) agree on every protocol
-(issue 12): the pairing experiment, Sjöström's frequency protocol and the STDP window.
+"""The three formulations of the Clopath rule (naive, event, accumulator) agree on every protocol:
+the pairing experiment, Sjöström's frequency protocol and the STDP window.
 
 Tolerance 1e-9 relative on every final weight (float reordering only; the forms share one
 discretisation, see cortex_sim/plasticity/clopath.py) and identical postsynaptic spikes. The full

@@ -1,7 +1,7 @@
 """Voltage clamp: simulated dw per presynaptic spike equals the closed form (Artola 1990 protocol).
 
 Closed form (Clopath et al. 2010, Fig. 1; Artola et al. 1990 protocol): dw = -A_LTD [u-theta_minus]+ + A_LTP [u-theta_plus]+ [u-theta_minus]+.
-Tolerance 1e-6 relative (issue 2); where the closed form is 0 the simulated change must be < 1e-12.
+Tolerance 1e-6 relative; where the closed form is 0 the simulated change must be < 1e-12.
 """
 
 import numpy as np

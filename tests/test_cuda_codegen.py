@@ -1,4 +1,4 @@
-"""Brian2CUDA without a GPU (issue 4): generate and compile (nvcc) the CUDA project of the benchmark
+"""Brian2CUDA without a GPU: generate and compile (nvcc) the CUDA project of the benchmark
 network for compute capability 9.0 (H100/H200), without running it. Runs in the cuda environment
 (.venv-cuda: Python 3.12, brian2 2.10.1, brian2cuda 1.0b1), which ./dev creates; skipped where nvcc
 or a Python 3.12 interpreter is missing. The nvcc compile (7 min of both cores here) runs only with
@@ -102,7 +102,7 @@ def test_spiking_learner_cuda_project_generates(tmp_path):
 @pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
                     reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
 def test_a_quick_cuda_compile_leaves_no_flags_for_the_next_build(tmp_path):
-    """Issue 20: a quick compile check (-O0 for host and device code) followed by a normal CUDA
+    """A quick compile check (-O0 for host and device code) followed by a normal CUDA
     activation: the second has no -O0, and the cuRAND folders are not appended again on every call
     (before: both leaked from one build to the next in a process)."""
     code = ("import json; from brian2 import prefs; from cortex_sim.devices import activate\n"
@@ -125,7 +125,7 @@ def test_a_quick_cuda_compile_leaves_no_flags_for_the_next_build(tmp_path):
 @pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
                     reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
 def test_diehl_cook_cuda_project_generates(tmp_path):
-    """Issue 23: the Diehl & Cook network (spike-table input, heterogeneous input delays, triplet
+    """The Diehl & Cook network (spike-table input, heterogeneous input delays, triplet
     STDP with the running weight sums, the slot-clock normalisation, lateral inhibition) generates a
     brian2cuda project for compute capability 9.0 (not run here: no GPU)."""
     code = ("import json; from cortex_sim.learning.diehl_cook import DiehlCookConfig, DiehlCookNetwork\n"
@@ -144,7 +144,7 @@ def test_diehl_cook_cuda_project_generates(tmp_path):
 @pytest.mark.skipif(not (ROOT / ".venv-cuda" / ".installed").exists(),
                     reason="needs .venv-cuda (./dev cuda --version builds it, about 1 min of pip)")
 def test_rk4_exact_and_mixed_precision_generate_and_compile_for_cuda(tmp_path):
-    """Issue 21: the AdEx-Clopath neurons with the default integrator rk4_exact (exprel in its
+    """The AdEx-Clopath neurons with the default integrator rk4_exact (exprel in its
     closed forms) and --precision mixed (exp32, a __host__ __device__ function) generate a brian2cuda
     project, and nvcc compiles its neuron update for sm_90 (one file, without optimisation: 11 s)."""
     code = ("import json, sys, brian2\n"

@@ -1,4 +1,4 @@
-"""Diehl & Cook 2015 on cortex_sim (issue 23): the authors' voting readout on a constructed case,
+"""Diehl & Cook 2015 on cortex_sim: the authors' voting readout on a constructed case,
 the re-presentation rule, the weight normalisation inside the binary, resume to identical weights,
 and a tiny training run that beats the untrained network by a margin measured over seeds.
 

@@ -1,4 +1,4 @@
-"""The forcing pulse of the spike-pair protocols switches at step boundaries (issue 12), so it
+"""The forcing pulse of the spike-pair protocols switches at step boundaries, so it
 delivers its whole charge pulse_amp * pulse_dur at any dt. Before, it was evaluated inside the RK4
 sub-steps: a '1 ms' pulse delivered 0.883 ms of current at dt = 0.1 ms and none at dt = 1 ms.
 

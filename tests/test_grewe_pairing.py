@@ -1,6 +1,6 @@
 """The Grewe-lab pairing experiment (lecture; Aceituno et al. 2024) on the two-compartment neuron.
 
-Targets (issue 3): s2 alone 0.95-1.05 with exactly one spike per trial; s2 paired with apical input
+Targets: s2 alone 0.95-1.05 with exactly one spike per trial; s2 paired with apical input
 >= 1.2 (Sjöström & Häusser 2006: 1.40 +- 0.06 at proximal L5 synapses) with >= 2 spikes per trial;
 apical alone and the unpaired pathway 0.95-1.05. Run here with 1 s between trials instead of 10 s
 (all traces decay within 1 s, see the sensitivity in benchmarks/), so the test takes seconds.

@@ -1,4 +1,4 @@
-"""Never a wrong answer (issue 13): an interrupted compile or run is never analysed, output paths
+"""Never a wrong answer: an interrupted compile or run is never analysed, output paths
 and sizes are checked before any work, and ``python -m cortex_sim`` works.
 
 Interrupts are sent as a terminal sends them (SIGINT to the whole process group) and as a job
@@ -120,7 +120,7 @@ def test_interrupt_during_a_compile_keeps_the_cache_usable(tmp_path, how):
     (["learn", "--dataset", "digits", "--figures", "FILE"], "--figures"),
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "/proc/x/y"], "--store"),
     (["sweep", "pairing", "--param", "apical_delay=0,5", "--store", "FILE"], "--store"),
-    (["sweep", "pairing", "--param", "apical_delay=0,5", "--out", "/proc/x"], "--out"),   # issue 24, item 6
+    (["sweep", "pairing", "--param", "apical_delay=0,5", "--out", "/proc/x"], "--out"),
     (["bench", "clopath", "--neurons", "2", "--inputs", "2", "--out", "FILE"], "--out"),
     (["bench", "clopath", "--neurons", "1000000", "--inputs", "10000"], "GiB"),  # 1e10 synapses
     (["learn", "--rule", "spiking-clapp", "--dataset", "digits", "--neurons", "60000,10"], "GiB"),
@@ -161,7 +161,7 @@ def test_repository_holds_a_license():
 
 
 def test_a_long_standalone_run_shows_a_wall_clock_bar_against_its_last_run(tmp_path, capsys, monkeypatch):
-    """Issue 24 item 4: no silent minute while a binary runs. After SHOW_AFTER_S a bar counts wall
+    """No silent minute while a binary runs. After SHOW_AFTER_S a bar counts wall
     seconds (against the last run's time once one is known); the run's time is kept for the next."""
     import time
 

@@ -1,4 +1,4 @@
-"""`cortex-sim learn`: JSON schema, table, figure, resume and bad input (issue 5)."""
+"""`cortex-sim learn`: JSON schema, table, figure, resume and bad input."""
 
 import json
 
@@ -77,7 +77,7 @@ def test_learn_json_schema_table_figure_and_resume(capsys, tmp_path):
 
 
 def test_an_out_folder_is_owned_by_one_run_and_a_study_is_never_overwritten_silently(capsys, tmp_path):
-    """Issue 24, item 1. Before: two runs into one --out both exited 0 and results.json held only
+    """Before: two runs into one --out both exited 0 and results.json held only
     the second; a finished study re-run without --resume was restarted over its checkpoints."""
     import os
 

@@ -1,4 +1,4 @@
-"""Data sets and self-supervised views of the representation-learning studies (issue 5)."""
+"""Data sets and self-supervised views of the representation-learning studies."""
 
 import numpy as np
 import pytest

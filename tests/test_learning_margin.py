@@ -1,4 +1,4 @@
-"""A learning test that can fail (issue 11): published CLAPP reads out better than the untrained encoder.
+"""A learning test that can fail: published CLAPP reads out better than the untrained encoder.
 
 The margin was measured first over five seeds with ``benchmarks/learning_margin.py --seeds 5
 --epochs 4`` (mnist5k, the default encoder and readout, 4 of the default 8 epochs, 2026-11-30,

@@ -1,4 +1,4 @@
-"""Learning-rule kernels of CLAPP and its rivals against finite differences and each other (issue 5).
+"""Learning-rule kernels of CLAPP and its rivals against finite differences and each other.
 
 Everything runs in float64 on a tiny encoder (channels 3-4-4-5, 6 x 6 patches) so that central
 differences (step 1e-6) are accurate to ~1e-7 relative; tolerances are stated per test.

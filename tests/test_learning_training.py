@@ -1,4 +1,4 @@
-"""Training of the encoder: learning lowers the CLAPP loss, checkpoints resume bit-identically (issue 5)."""
+"""Training of the encoder: learning lowers the CLAPP loss, checkpoints resume bit-identically."""
 
 import numpy as np
 import pytest
@@ -110,7 +110,7 @@ def test_stl10_paper_preset_is_vgg6_on_16px_patches():
 def test_diverging_training_is_one_job_failure_naming_lr(capsys):
     """lr = 1e30 makes every weight non-finite in the first batches: the epoch ends in one error that
     the CLI prints as one line with exit 1 (JobFailedError), still a FloatingPointError, and no
-    overflow warnings on the way (issue 20)."""
+    overflow warnings on the way."""
     from cortex_sim.errors import JobFailedError, TrainingDiverged
 
     ds = load_dataset("digits")

@@ -1,4 +1,4 @@
-"""cortex_sim vs NEST 3.10 on the same spike-pairing protocol (issue 3), weight after every group.
+"""cortex_sim vs NEST 3.10 on the same spike-pairing protocol, weight after every group.
 
 NEST: aeif_psc_delta_clopath + clopath_synapse (V_th_max = -30.4 mV), pre spikes via
 spike_generator -> parrot_neuron, post spikes forced by a step_current_generator. cortex_sim: the

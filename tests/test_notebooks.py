@@ -1,4 +1,4 @@
-"""Notebooks execute top to bottom (issue 2)."""
+"""Notebooks execute top to bottom."""
 
 from pathlib import Path
 
@@ -26,7 +26,7 @@ def test_notebook_executes(path, tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_is_stored_with_its_outputs(path):
     """A reader on the web sees the figures: the stored notebook was executed top to bottom
-    (`cortex-sim notebooks --execute`), every code cell ran, none failed (issue 13)."""
+    (`cortex-sim notebooks --execute`), every code cell ran, none failed."""
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     assert all(c.get("execution_count") for c in code), "not executed: run cortex-sim notebooks --execute"

@@ -1,4 +1,4 @@
-"""Layer-wise logistic-regression readouts (issue 5)."""
+"""Layer-wise logistic-regression readouts."""
 
 import numpy as np
 import pytest
@@ -56,7 +56,7 @@ def test_bad_readout_input_is_refused(kwargs, x, y, match):
 
 @pytest.mark.slow
 def test_mnist5k_raw_pixels_match_the_issue_baseline():
-    # issue 5: raw pixels 90.1 +- 0.6 % (3 seeds, 4000/1000, logistic regression);
+    # raw pixels 90.1 +- 0.6 % (3 seeds, 4000/1000, logistic regression);
     # one fixed split here, tolerance 1.5 points
     ds = load_dataset("mnist5k")
     rows = evaluate_layers([ds.images.reshape(5000, -1)], ds.labels, ds.train, ds.test)

@@ -1,5 +1,5 @@
 """Runtime and C++ standalone agree on a deterministic protocol (generated spike times, no random
-numbers): identical spike counts, weights within 1e-6 relative (issue 2). Also: the project cache
+numbers): identical spike counts, weights within 1e-6 relative. Also: the project cache
 does not recompile an unchanged model."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""One presynaptic trace per source group (issue 12): two plastic projections from one group give
+"""One presynaptic trace per source group: two plastic projections from one group give
 each synapse exactly the closed-form change of one spike, as one projection does.
 
 Before the fix each projection added its own trace updater, so x_bar grew by 2/tau_x per spike and

@@ -1,4 +1,4 @@
-"""The spiking CLAPP rule table (issue 9): one two-compartment neuron, one plastic basal pathway,
+"""The spiking CLAPP rule table: one two-compartment neuron, one plastic basal pathway,
 pre and post active, in the four cases (same image / saccade) x (apical prediction present / absent).
 (M = 0 freezing every weight: tests/test_broadcast_gate.py; here a closed gate in the eligibility
 form, which also serves as the burst check with weights fixed at w0.)

@@ -1,4 +1,4 @@
-"""Fixations, saccades and input spike tables of the spiking learner (pure NumPy, issue 9)."""
+"""Fixations, saccades and input spike tables of the spiking learner (pure NumPy)."""
 
 import numpy as np
 import pytest

@@ -282,7 +282,7 @@ def test_json_schema_of_a_spiking_study(tmp_path):
 
 @pytest.mark.slow
 def test_a_study_mixing_network_kinds_equals_its_parts(tmp_path):
-    """Issue 20: a study with the burst network, an ablation of it and the stdp-wta network in one
+    """A study with the burst network, an ablation of it and the stdp-wta network in one
     process (before: building the stdp-wta network reset Brian2's device and the ablation job then
     ran the dead burst network: FileNotFoundError and a traceback after two minutes). Its ablation
     row equals a run of that ablation alone, exactly (every readout and mechanism number)."""

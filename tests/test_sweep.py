@@ -1,4 +1,4 @@
-"""Compile once, run many (issue 4), on the sweep engine (issue 10): a sweep re-runs one compiled
+"""Compile once, run many, on the sweep engine: a sweep re-runs one compiled
 project with Brian2 run_args and gives the same numbers as separate runs; an unchanged model is
 not recompiled; a store resumes to identical rows and refuses another model."""
 
@@ -66,8 +66,8 @@ def test_sweep_cli_json(tmp_path):
 @pytest.mark.standalone
 def test_interrupted_sweep_resumes_to_identical_rows(tmp_path):
     """A store missing a point (as after an interruption) runs that point only, and the rows equal
-    those of an uninterrupted sweep (issue 4); a store of another model or a corrupt record is an
-    error naming the store and the field or file (issues 10, 13)."""
+    those of an uninterrupted sweep; a store of another model or a corrupt record is an
+    error naming the store and the field or file."""
     grid = {"apical_delay": [0.0, 5.0, 10.0]}
     store = tmp_path / "store"
     full, _ = sweep_pairing(grid, PairingConfig(**FAST), store=store, cluster="serial")

@@ -1,4 +1,4 @@
-"""Sweeps on Dask (issue 10): a real LocalCluster of 2 worker processes gives the serial records,
+"""Sweeps on Dask: a real LocalCluster of 2 worker processes gives the serial records,
 survives a killed worker, resumes an interrupted client, compiles a project once for two workers,
 and every bad input is one line with exit status 2."""
 
@@ -293,7 +293,7 @@ def test_bench_and_learn_jobs_give_the_records_of_their_commands(client, tmp_pat
 
 @pytest.mark.codegen_independent
 def test_the_store_dataset_holds_every_stored_point(tmp_path):
-    """Issue 24, item 7: a second grid into a store (before: dataset.nc and sweep.png held only the
+    """A second grid into a store (before: dataset.nc and sweep.png held only the
     last grid's point, the earlier records stayed in points/ unseen)."""
     import xarray as xr
 
@@ -309,7 +309,7 @@ def test_the_store_dataset_holds_every_stored_point(tmp_path):
 
 
 def test_a_sweeps_figure_names_its_fields_in_words():
-    """Issue 24 item 8: the sweep figure's axis is 'EPSP after / before ...', not the field name
+    """The sweep figure's axis is 'EPSP after / before ...', not the field name
     paired_epsp_ratio; the dataset carries the words as long_name."""
     import matplotlib
 
