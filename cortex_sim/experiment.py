@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ParameterError, check_choice
 
-__all__ = ["Protocol", "Built", "CompiledExperiment", "LearnerProtocol", "run"]
+__all__ = ["Protocol", "Built", "CompiledExperiment", "LearnerProtocol", "run", "monitor_array"]
 
 
 @dataclass
@@ -165,6 +165,21 @@ def _jsonable(value):
     return value
 
 
+def monitor_array(raw: dict, key: str, n_times: int, n_recorded: int) -> np.ndarray:
+    """A StateMonitor's variable from a run's output arrays, as ``(recorded index, time)``.
+
+    Standalone runs write a monitor's 2-D values flat and time-major (the runtime device's arrays
+    are read back the same way, :func:`run`).
+
+    Examples
+    --------
+    >>> monitor_array({"v": np.arange(6.0)}, "v", n_times=3, n_recorded=2)
+    array([[0., 2., 4.],
+           [1., 3., 5.]])
+    """
+    return np.asarray(raw[key])[:n_times * n_recorded].reshape(n_times, n_recorded).T
+
+
 def read_outputs(outputs: dict) -> dict:
     """The outputs of a network run on the runtime device, as arrays shaped as a standalone run
     writes them (flat, C order)."""
@@ -230,19 +245,14 @@ class CompiledExperiment:
 
     def run(self, values: dict | None = None):
         """Run once with ``values`` (``{name in protocol.sweepable: number or Quantity}``); return the result."""
-        import time
-
         from .reporting import progress, run_clock
 
         p = self.protocol
         values = p.check_values(values)
         args = p.run_args(self.built, values)
-        what = f"the {p.name} run" + (f" {values}" if values else "")
         progress(self.report, f"simulating {float(self.built.duration):g} s of biological time ...")
-        t0 = time.perf_counter()
         with run_clock(self.report, self.project.project):
-            raw = self.project.run(args, what=what)
-        self.last_run_s = time.perf_counter() - t0
+            raw = self.run_raw(args, what=f"the {p.name} run" + (f" {values}" if values else ""))
         return p.analyse(self.built, raw, values)
 
     @classmethod

@@ -13,7 +13,7 @@ import numpy as np
 from brian2 import Network, SpikeMonitor, StateMonitor, TimedArray, mV, ms, nA
 
 from ..errors import ParameterError, check_quantity
-from ..experiment import Built, Protocol, run
+from ..experiment import Built, Protocol, monitor_array, run
 from ..models import build_neuron_group, two_compartment
 from ..params import TwoCompartmentParams, check_dt
 
@@ -142,8 +142,7 @@ class BACProtocol(Protocol):
     def analyse(self, built, raw, values):
         apical_amp, apical_delay = self._values(values)
         t = raw["t"]
-        v_s = raw["v_s"][:len(t) * 3].reshape(len(t), 3).T * 1e3
-        v_d = raw["v_d"][:len(t) * 3].reshape(len(t), 3).T * 1e3
+        v_s, v_d = (monitor_array(raw, k, len(t), 3) * 1e3 for k in ("v_s", "v_d"))
         p = self._model.params
         plateau = (v_d > float(p.plateau_level / mV)).sum(axis=1) * float(self.dt / ms)
         spikes = [raw["spike_t"][raw["spike_i"] == k] * 1e3 for k in range(3)]

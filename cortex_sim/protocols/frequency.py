@@ -20,7 +20,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from ..devices import activate, run_network, shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_number, check_quantity
-from ..experiment import Built, Protocol, run
+from ..experiment import Built, Protocol, monitor_array, run
 from ..inputs import padded_count, padded_rows, scheduled_spikes
 from ..models import adex_clopath, build_neuron_group
 from ..params import AdExParams, ClopathParams, check_dt, preset
@@ -248,7 +248,7 @@ class SpikePairsProtocol(Protocol):
         if self.record_weights:
             t = raw["w_t"]
             res.w_t_s = t
-            res.w_trace = raw["w_trace"][:len(t) * st_all["n_pad"]].reshape(len(t), st_all["n_pad"]).T[:n]
+            res.w_trace = monitor_array(raw, "w_trace", len(t), st_all["n_pad"])[:n]
         return res
 
 

@@ -30,7 +30,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, nA, se
 
 from ..devices import shared_clock, stable_clock
 from ..errors import ParameterError, check_choice, check_int, check_quantity
-from ..experiment import Built, Protocol, run
+from ..experiment import Built, Protocol, monitor_array, run
 from ..inputs import padded_count, padded_rows, scheduled_spikes, spike_table_array
 from ..models import build_neuron_group, two_compartment
 from ..params import P, ClopathParams, TwoCompartmentParams, ParamSet, check_dt, preset
@@ -321,6 +321,10 @@ def run_pairing(config: PairingConfig | None = None, *, neuron: TwoCompartmentPa
     return res
 
 
+#: parameters that a sweep can vary without changing the compiled project
+SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
+
+
 class PairingProtocol(Protocol):
     """The pairing experiment as a :class:`~cortex_sim.experiment.Protocol`: compiled once, run again
     with other apical delays and amplitudes (:data:`SWEEPABLE`) through Brian2's ``run_args``.
@@ -329,6 +333,7 @@ class PairingProtocol(Protocol):
     """
 
     name = "pairing"
+    sweepable = SWEEPABLE
 
     def __init__(self, config: PairingConfig | None = None, *, neuron="naud2018", rule="visual",
                  formulation="event", method="rk4_exact", precision="double", record_traces=True, device="cpp"):
@@ -367,11 +372,6 @@ class PairingProtocol(Protocol):
         return pairing_row(result)
 
 
-#: parameters that a sweep can vary without changing the compiled project
-SWEEPABLE = {"apical_delay": ms, "apical_amp": nA}
-PairingProtocol.sweepable = SWEEPABLE
-
-
 def pairing_row(res):
     """The record of one pairing run: the four EPSP ratios and spikes per paired trial."""
     c = res.conditions
@@ -386,7 +386,7 @@ def _analyse(cfg, built: Built, raw: dict) -> PairingResult:
     blocks, roles, n = st["blocks"], st["roles"], st["n_neurons"]
     delay_s = float(cfg.syn_delay / second)
     vt = raw["vs_t"]
-    vs = raw["vs"][:len(vt) * n].reshape(len(vt), n).T * 1e3      # mV, (neuron, time)
+    vs = monitor_array(raw, "vs", len(vt), n) * 1e3      # mV, (neuron, time)
 
     def epsp(k, times):
         out = []
@@ -429,11 +429,11 @@ def _analyse(cfg, built: Built, raw: dict) -> PairingResult:
         tt = raw["trace_t"] * 1e3
         for name, t0 in (("single_spike_trial", b1[0]), ("burst_trial", b2[0])):
             sel = (tt >= t0 * 1000 - 20) & (tt < t0 * 1000 + 150)
-            traces[name] = {"t_ms": tt[sel] - t0 * 1000, "v_s_mV": raw["trace_v_s"][:len(tt)][sel] * 1e3,
-                            "v_d_mV": raw["trace_v_d"][:len(tt)][sel] * 1e3}
+            traces[name] = {"t_ms": tt[sel] - t0 * 1000, "v_s_mV": monitor_array(raw, "trace_v_s", len(tt), 1)[0, sel] * 1e3,
+                            "v_d_mV": monitor_array(raw, "trace_v_d", len(tt), 1)[0, sel] * 1e3}
     all_tests = np.concatenate([blocks["test0"], blocks["test1"], blocks["test2"]])
     return PairingResult(cfg, float(epsp(0, blocks["test0"]).mean()), conditions, window, counts,
                          epsp(0, all_tests), all_tests, raw["w_t"],
-                         raw["w"][:len(raw["w_t"]) * cfg.n_s1].reshape(len(raw["w_t"]), cfg.n_s1).mean(axis=1),
+                         monitor_array(raw, "w", len(raw["w_t"]), cfg.n_s1).mean(axis=0),
                          traces, {k: v.tolist() for k, v in blocks.items()},
                          st["projection"].weights_from(raw, float(built.duration))[:len(roles) * (cfg.n_s2 + cfg.n_b)])

@@ -547,8 +547,6 @@ class SpikingNetwork:
         plasticity, ``apical=False`` switches the context off; ``margin`` is the hinge margin (nA;
         None: the config's, no hinge if it has none); ``pred_decay`` overrides the config's.
         """
-        import time
-
         c = self.config
         values = {"table": table, "t_next": table[0]}
         m = np.zeros(self.slots) if modulation is None else np.asarray(modulation, float) * (1.0 if learn else 0.0)
@@ -580,9 +578,8 @@ class SpikingNetwork:
                 values[f"eta{li}"] = c.stdp_eta if learn else 0.0
                 values[f"w_sum{li}"] = np.bincount(self._index[li][1], weights=state[f"w{li}"],
                                                    minlength=self.layer_size(li))
-        t0 = time.perf_counter()
         out = self.experiment.run_raw(values, what="the spiking learner's chunk")
-        wall = time.perf_counter() - t0
+        wall = self.experiment.last_run_s
         new, counts, events = dict(state), [], []
         for li in range(1, len(c.neurons) + 1):
             if self.plastic:
